@@ -1,0 +1,45 @@
+# hotdeploy: `make demo` runs the dashboard on a sandbox nginx, `make test` runs every check.
+SHELL       := /bin/bash
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.version=$(VERSION)
+BIN         := bin/hotdeploy
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build deps demo test lint bench screenshots clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# nginx-light and tmux from Debian's packages when missing (as root), or say what to install.
+deps:
+	@bash .ci/deps
+
+demo: deps build
+	$(BIN) demo
+
+lint:
+	@echo "== gofmt"
+	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \
+	  if [ -n "$$files" ]; then echo "gofmt would change: $$files"; exit 1; fi
+	@echo "== go vet"
+	$(GO) vet ./...
+	@echo "== staticcheck"
+	$(GO) run $(STATICCHECK) ./...
+
+test: deps lint build
+	@echo "== version check"
+	@out=$$($(BIN) version); echo "$$out"; [ "$$out" = "hotdeploy $(VERSION)" ]
+	@echo "== go test -race (real nginx)"
+	@set -o pipefail; $(GO) test -race -count=1 -timeout 20m -v ./... 2>&1 | tee bin/test.log \
+	  | grep -E '^(ok|FAIL|PASS|panic|\?|--- FAIL)|^\s+\S+_test\.go:[0-9]+:' ; status=$$?; \
+	  echo "== summary: $$(grep -c -- '--- PASS' bin/test.log) passed, $$(grep -c -- '--- FAIL' bin/test.log) failed, $$(grep -c -- '--- SKIP' bin/test.log) skipped (tests and subtests)"; \
+	  exit $$status
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./nginxctl/...
+
+clean:
+	rm -rf bin
