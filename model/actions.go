@@ -1,0 +1,158 @@
+package model
+
+import "fmt"
+
+// Action is one thing the operator can do to an instance.
+type Action int
+
+const (
+	ActInstall  Action = iota // back up the running binary and put the candidate in place
+	ActTest                   // config test with the candidate and the master's real -p/-c/-g
+	ActUpgrade                // USR2 to the master: start the new binary
+	ActDrain                  // WINCH to the old master: its workers stop gracefully
+	ActCommit                 // QUIT to the old master: the new binary stays
+	ActRollback               // back to the old binary, whatever step was reached
+)
+
+// Actions lists every action in the order the upgrade uses them.
+var Actions = []Action{ActInstall, ActTest, ActUpgrade, ActDrain, ActCommit, ActRollback}
+
+type actionInfo struct {
+	name, title, signal string
+}
+
+var actionInfos = [...]actionInfo{
+	ActInstall:  {"install", "install new binary", ""},
+	ActTest:     {"test", "test config", ""},
+	ActUpgrade:  {"upgrade", "start new binary", "SIGUSR2"},
+	ActDrain:    {"drain", "drain old workers", "SIGWINCH"},
+	ActCommit:   {"commit", "commit", "SIGQUIT"},
+	ActRollback: {"rollback", "roll back", ""},
+}
+
+// String is the machine name used in JSON events and the audit log.
+func (a Action) String() string { return actionInfos[a].name }
+
+// Title is the short label shown to the operator.
+func (a Action) Title() string { return actionInfos[a].title }
+
+// Signal names the signal the action sends, empty when it sends none or several.
+func (a Action) Signal() string { return actionInfos[a].signal }
+
+// MarshalText gives the JSON name.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// Context is what besides the process tree decides whether an action may run.
+type Context struct {
+	ReadOnly bool
+	// Busy names the step still running; only one runs at a time.
+	Busy string
+}
+
+// Verdict says whether an action may run now and, if not, why; Warning is set when it may
+// run but the operator should think twice.
+type Verdict struct {
+	Action  Action
+	Allowed bool
+	Reason  string
+	Warning string
+}
+
+func refuse(a Action, format string, args ...any) Verdict {
+	return Verdict{Action: a, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Check decides one action for an instance in its current phase.
+func Check(in Instance, ctx Context, a Action) Verdict {
+	switch {
+	case ctx.ReadOnly:
+		return refuse(a, "read-only mode: actions are disabled")
+	case ctx.Busy != "":
+		return refuse(a, "wait: %s is still running", ctx.Busy)
+	case len(in.Masters) == 0:
+		return refuse(a, "no nginx master")
+	case len(in.Hidden) > 0:
+		return refuse(a, "not permitted: cannot read %s; run as root or as the user nginx runs as", in.Hidden[0])
+	}
+	phase := DerivePhase(in)
+	switch a {
+	case ActInstall, ActTest:
+		if phase != PhaseIdle {
+			return refuse(a, "an upgrade is running (%s): finish it with commit or roll back first", phase)
+		}
+		return Verdict{Action: a, Allowed: true}
+	case ActUpgrade:
+		return checkUpgrade(in, phase)
+	case ActDrain:
+		return checkDrain(in, phase)
+	case ActCommit:
+		return checkCommit(in, phase)
+	case ActRollback:
+		if phase == PhaseIdle {
+			return refuse(a, "no upgrade is running: there is no old master to go back to")
+		}
+		return Verdict{Action: a, Allowed: true}
+	}
+	return refuse(a, "unknown action")
+}
+
+// CheckAll decides every action, in the order of Actions.
+func CheckAll(in Instance, ctx Context) []Verdict {
+	vs := make([]Verdict, len(Actions))
+	for i, a := range Actions {
+		vs[i] = Check(in, ctx, a)
+	}
+	return vs
+}
+
+func checkUpgrade(in Instance, phase Phase) Verdict {
+	a, m := ActUpgrade, in.Masters[0]
+	switch {
+	case phase != PhaseIdle:
+		return refuse(a, "an upgrade is already running (%s)", phase)
+	case m.SignalsIgnored != "":
+		return refuse(a, "%s", m.SignalsIgnored)
+	case m.Argv0Problem != "":
+		return refuse(a, "%s", m.Argv0Problem)
+	case !in.BinaryDiffers:
+		return refuse(a, "the binary at %s is the one already running: install a new one first (i)", in.Binary)
+	case m.ActiveWorkers() == 0:
+		return refuse(a, "master %d has no running worker: wait until it serves", m.PID)
+	}
+	return Verdict{Action: a, Allowed: true}
+}
+
+func checkDrain(in Instance, phase Phase) Verdict {
+	a := ActDrain
+	switch phase {
+	case PhaseIdle:
+		return refuse(a, "no upgrade is running: start the new binary first (u)")
+	case PhaseNewStarting:
+		return refuse(a, "the new master %d is not serving yet: wait for its pid file and workers", in.Masters[1].PID)
+	case PhaseOldDraining:
+		return refuse(a, "the old workers are already draining")
+	case PhaseOldDrained:
+		return refuse(a, "the old master has no workers left")
+	}
+	if s := in.Masters[0].SignalsIgnored; s != "" {
+		return refuse(a, "%s", s)
+	}
+	return Verdict{Action: a, Allowed: true}
+}
+
+func checkCommit(in Instance, phase Phase) Verdict {
+	a := ActCommit
+	switch phase {
+	case PhaseIdle:
+		return refuse(a, "no upgrade is running: nothing to commit")
+	case PhaseNewStarting:
+		return refuse(a, "the new master %d is not serving yet: committing now could leave nothing serving", in.Masters[1].PID)
+	case PhaseBothServing:
+		return Verdict{Action: a, Allowed: true, Warning: fmt.Sprintf(
+			"the old workers were not drained: %d of them stop now, and the new binary has not yet served alone",
+			in.Masters[0].ActiveWorkers())}
+	case PhaseOldDraining:
+		return Verdict{Action: a, Allowed: true, Warning: "the old master exits once its draining workers finish"}
+	}
+	return Verdict{Action: a, Allowed: true}
+}

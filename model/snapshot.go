@@ -1,0 +1,231 @@
+// Package model is the pure domain of hotdeploy: what a live nginx instance looks like, which
+// upgrade phase it is in, and which actions an operator may take next and why not. It does no
+// I/O, so every rule here is checked by table tests on synthetic snapshots.
+package model
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Role is what a process does inside an nginx-family instance.
+type Role int
+
+const (
+	RoleUnknown Role = iota
+	RoleMaster
+	RoleWorker
+	RoleCacheManager
+	RoleCacheLoader
+)
+
+var roleNames = [...]string{"unknown", "master", "worker", "cache-manager", "cache-loader"}
+
+func (r Role) String() string {
+	if int(r) < len(roleNames) {
+		return roleNames[r]
+	}
+	return roleNames[RoleUnknown]
+}
+
+// MarshalText gives the JSON name used by `status --json`.
+func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// ParseTitle reads the role of a process from its rewritten title, for example
+// "nginx: worker process is shutting down". The prefix before ": " is the family name
+// (nginx, angie, ...), which is why it is not matched literally.
+func ParseTitle(title string) (role Role, shuttingDown bool) {
+	_, rest, ok := strings.Cut(title, ": ")
+	if !ok {
+		return RoleUnknown, false
+	}
+	switch {
+	case strings.HasPrefix(rest, "master process"):
+		return RoleMaster, false
+	case strings.HasPrefix(rest, "worker process"):
+		return RoleWorker, strings.HasSuffix(rest, "is shutting down")
+	case strings.HasPrefix(rest, "cache manager process"):
+		return RoleCacheManager, false
+	case strings.HasPrefix(rest, "cache loader process"):
+		return RoleCacheLoader, false
+	}
+	return RoleUnknown, false
+}
+
+// Generation tells old and new masters (and their children) apart during an upgrade.
+type Generation int
+
+const (
+	GenCurrent Generation = iota // no upgrade running
+	GenOld                       // the master that received USR2
+	GenNew                       // the master it started
+)
+
+var generationNames = [...]string{"current", "old", "new"}
+
+func (g Generation) String() string {
+	if int(g) < len(generationNames) {
+		return generationNames[g]
+	}
+	return "unknown"
+}
+
+// MarshalText gives the JSON name used by `status --json`.
+func (g Generation) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
+
+// Process is one process of an instance as seen in one refresh.
+type Process struct {
+	PID          int        `json:"pid"`
+	PPID         int        `json:"ppid"`
+	Role         Role       `json:"role"`
+	Generation   Generation `json:"generation"`
+	ShuttingDown bool       `json:"shutting_down"`
+	Comm         string     `json:"comm"`
+	Title        string     `json:"title"`
+	User         string     `json:"user"`
+	// StartTicks is field 22 of /proc/PID/stat: with the pid it identifies a process for
+	// good, since a recycled pid gets a later start time.
+	StartTicks uint64    `json:"start_ticks"`
+	Started    time.Time `json:"started"`
+	// CPU is the share of one core used since the previous refresh, in percent; negative
+	// when there is no previous sample yet.
+	CPU float64 `json:"cpu_percent"`
+	RSS uint64  `json:"rss_bytes"`
+	// Conns counts established client connections held by a worker; negative when unknown.
+	Conns int `json:"connections"`
+	// DrainingSince is when the worker was first seen shutting down.
+	DrainingSince time.Time `json:"draining_since,omitzero"`
+}
+
+// Ref names a process precisely enough to refuse signalling a different one that took its pid.
+type Ref struct {
+	PID        int
+	StartTicks uint64
+	Comm       string
+	Role       Role
+}
+
+// Ref returns the identity the signaller re-checks right before sending.
+func (p Process) Ref() Ref {
+	return Ref{PID: p.PID, StartTicks: p.StartTicks, Comm: p.Comm, Role: p.Role}
+}
+
+func (r Ref) String() string { return fmt.Sprintf("%s %s pid %d", r.Comm, r.Role, r.PID) }
+
+// Master is a master process with its children. During an upgrade the new master is listed
+// as a master of its own, not among the old master's children.
+type Master struct {
+	Process
+	// Exe is the binary the master runs, as /proc/PID/exe names it (without " (deleted)").
+	Exe string `json:"exe"`
+	// ExeReplaced is true when the file at Exe is no longer the one the master runs.
+	ExeReplaced bool   `json:"exe_replaced"`
+	Version     string `json:"version,omitempty"`
+	// Argv is the command line recovered from the title (nginx overwrites argv, so quoting
+	// is lost).
+	Argv []string `json:"argv"`
+	// SignalsIgnored, when set, says why nginx would ignore USR2 and WINCH sent to this master
+	// (daemon off under a parent that never changed).
+	SignalsIgnored string `json:"signals_ignored,omitempty"`
+	// Argv0Problem, when set, says why the new binary cannot be exec'd from argv[0].
+	Argv0Problem string    `json:"argv0_problem,omitempty"`
+	Children     []Process `json:"children"`
+}
+
+// Workers returns the master's worker processes.
+func (m Master) Workers() []Process {
+	var ws []Process
+	for _, c := range m.Children {
+		if c.Role == RoleWorker {
+			ws = append(ws, c)
+		}
+	}
+	return ws
+}
+
+// ActiveWorkers counts workers that still accept connections.
+func (m Master) ActiveWorkers() int {
+	n := 0
+	for _, c := range m.Children {
+		if c.Role == RoleWorker && !c.ShuttingDown {
+			n++
+		}
+	}
+	return n
+}
+
+// Instance is one nginx service: a master, or during an upgrade the old master and the new one
+// it started, with what the operator needs to know about its files.
+type Instance struct {
+	// Family is the comm of the masters: nginx, angie, ...
+	Family   string `json:"family"`
+	PidFile  string `json:"pid_file"`
+	Conf     string `json:"conf"`
+	Prefix   string `json:"prefix"`
+	ErrorLog string `json:"error_log"`
+	Phase    Phase  `json:"phase"`
+	// Binary is the path argv[0] of the master resolves to: where the new binary must be.
+	Binary string `json:"binary"`
+	// BinaryVersion is the version of the file now at Binary.
+	BinaryVersion string `json:"binary_version,omitempty"`
+	// BinaryDiffers is true when the file at Binary is not the one the current master runs.
+	BinaryDiffers bool `json:"binary_differs"`
+	// PidFilePID and OldbinPID are what nginx.pid and nginx.pid.oldbin hold (0: none).
+	PidFilePID int `json:"pid_file_pid"`
+	OldbinPID  int `json:"oldbin_pid"`
+	// Masters holds one master, or the old master then the new one.
+	Masters []Master `json:"masters"`
+	// Hidden lists what could not be read for lack of permission.
+	Hidden []string `json:"hidden,omitempty"`
+}
+
+// Old returns the master that serves when no upgrade runs, or the old one during an upgrade.
+func (in Instance) Old() *Master {
+	if len(in.Masters) == 0 {
+		return nil
+	}
+	return &in.Masters[0]
+}
+
+// New returns the new master during an upgrade, nil otherwise.
+func (in Instance) New() *Master {
+	if len(in.Masters) < 2 {
+		return nil
+	}
+	return &in.Masters[1]
+}
+
+// Key identifies an instance across refreshes: its pid file, or its first master.
+func (in Instance) Key() string {
+	if in.PidFile != "" {
+		return in.PidFile
+	}
+	if m := in.Old(); m != nil {
+		return fmt.Sprintf("pid:%d", m.PID)
+	}
+	return ""
+}
+
+// Find returns the process with that pid among the instance's masters and children.
+func (in Instance) Find(pid int) (Process, bool) {
+	for _, m := range in.Masters {
+		if m.PID == pid {
+			return m.Process, true
+		}
+		for _, c := range m.Children {
+			if c.PID == pid {
+				return c, true
+			}
+		}
+	}
+	return Process{}, false
+}
+
+// Snapshot is everything one refresh saw.
+type Snapshot struct {
+	Taken     time.Time  `json:"taken"`
+	Instances []Instance `json:"instances"`
+	// Notes are sentences for the operator about what the refresh could not see.
+	Notes []string `json:"notes,omitempty"`
+}
