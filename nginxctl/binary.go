@@ -1,0 +1,140 @@
+package nginxctl
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// fileID identifies the content of a file cheaply: a replaced file gets a new inode, an
+// overwritten one a new size or mtime.
+type fileID struct {
+	dev, ino uint64
+	size     int64
+	mtime    int64
+}
+
+func statID(path string) (fileID, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return fileID{}, err
+	}
+	return fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}, nil
+}
+
+// sameFile tells whether two ids name the same inode.
+func (f fileID) sameFile(g fileID) bool { return f.dev == g.dev && f.ino == g.ino }
+
+// buildInfo is what `nginx -V` says about a binary.
+type buildInfo struct {
+	version  string // "nginx/1.22.1"
+	prefix   string
+	conf     string
+	pid      string
+	errorLog string
+}
+
+// parseBuildInfo reads the output of `nginx -V` (Angie and the other forks print the same
+// shape).
+func parseBuildInfo(out string) buildInfo {
+	var bi buildInfo
+	for _, line := range strings.Split(out, "\n") {
+		if _, v, ok := strings.Cut(line, " version: "); ok && bi.version == "" {
+			bi.version, _, _ = strings.Cut(strings.TrimSpace(v), " ")
+		}
+		if !strings.HasPrefix(line, "configure arguments:") {
+			continue
+		}
+		for _, w := range strings.Fields(line) {
+			k, v, ok := strings.Cut(w, "=")
+			if !ok {
+				continue
+			}
+			switch k {
+			case "--prefix":
+				bi.prefix = v
+			case "--conf-path":
+				bi.conf = v
+			case "--pid-path":
+				bi.pid = v
+			case "--error-log-path":
+				bi.errorLog = v
+			}
+		}
+	}
+	return bi
+}
+
+// binaryCache runs `-V` once per file content. Running the binary is the only reliable way to
+// learn its version and compiled-in paths, and a refresh must not exec anything twice.
+type binaryCache struct {
+	mu sync.Mutex
+	m  map[fileID]buildInfo
+}
+
+// info returns the build info of the binary at path (which may be /proc/PID/exe).
+func (c *binaryCache) info(path string) (buildInfo, error) {
+	id, err := statID(path)
+	if err != nil {
+		return buildInfo{}, err
+	}
+	c.mu.Lock()
+	bi, ok := c.m[id]
+	c.mu.Unlock()
+	if ok {
+		return bi, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, "-V")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return buildInfo{}, fmt.Errorf("%s -V: %w: %s", path, err, firstLine(out.String()))
+	}
+	bi = parseBuildInfo(out.String())
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[fileID]buildInfo{}
+	}
+	c.m[id] = bi
+	c.mu.Unlock()
+	return bi, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// CheckExecutable says why path cannot be a candidate nginx binary: it must exist, be a regular
+// file, be executable and be an ELF file (a shell script wrapper is refused: it could do anything
+// when nginx execs it).
+func CheckExecutable(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("candidate %s: %w", path, err)
+	case st.IsDir():
+		return fmt.Errorf("candidate %s is a directory, not a binary", path)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("candidate %s is not a regular file", path)
+	case st.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("candidate %s is not executable (chmod +x it)", path)
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("candidate %s is not an ELF executable: %v", path, err)
+	}
+	return f.Close()
+}

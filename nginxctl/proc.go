@@ -1,0 +1,195 @@
+package nginxctl
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// clockTicks is USER_HZ, the unit of the times in /proc/PID/stat; Linux fixes it at 100 for
+// user space on every architecture Go supports.
+const clockTicks = 100
+
+// procStat is the part of /proc/PID/stat that hotdeploy uses.
+type procStat struct {
+	comm       string
+	state      byte
+	ppid       int
+	session    int
+	cpuTicks   uint64 // utime + stime
+	startTicks uint64 // field 22: with the pid, a process's identity
+	rssPages   uint64
+}
+
+// procReader reads small /proc files into one reused buffer. A scan of a few thousand processes
+// is dominated by these reads, so they avoid os.ReadFile's extra stat and allocations.
+// It is not safe for concurrent use.
+type procReader struct {
+	buf  []byte
+	path []byte
+}
+
+func newProcReader() *procReader {
+	return &procReader{buf: make([]byte, 4096), path: make([]byte, 0, 64)}
+}
+
+// read returns the content of /proc/<pid>/<name>, valid until the next call.
+func (r *procReader) read(pid int, name string) ([]byte, error) {
+	r.path = append(r.path[:0], "/proc/"...)
+	r.path = strconv.AppendInt(r.path, int64(pid), 10)
+	r.path = append(r.path, '/')
+	r.path = append(r.path, name...)
+	fd, err := syscall.Open(string(r.path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: string(r.path), Err: err}
+	}
+	defer syscall.Close(fd)
+	n := 0
+	for {
+		m, err := syscall.Read(fd, r.buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: string(r.path), Err: err}
+		}
+		if m == 0 {
+			return r.buf[:n], nil
+		}
+		n += m
+		if n == len(r.buf) {
+			r.buf = append(r.buf, make([]byte, len(r.buf))...)
+		}
+	}
+}
+
+var errBadStat = errors.New("malformed /proc stat")
+
+// stat parses /proc/<pid>/stat.
+func (r *procReader) stat(pid int) (procStat, error) {
+	b, err := r.read(pid, "stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseStat(b)
+}
+
+// parseStat reads the fields hotdeploy needs. comm may hold spaces and parentheses, so it is
+// everything between the first '(' and the last ')'.
+func parseStat(b []byte) (procStat, error) {
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open || end+2 >= len(b) {
+		return procStat{}, errBadStat
+	}
+	st := procStat{comm: string(b[open+1 : end])}
+	rest := b[end+2:]
+	var f [22]uint64 // fields 3..24, from state on
+	for i := 0; i < len(f); i++ {
+		sp := bytes.IndexByte(rest, ' ')
+		tok := rest
+		if sp >= 0 {
+			tok = rest[:sp]
+		}
+		if i == 0 {
+			if len(tok) == 0 {
+				return procStat{}, errBadStat
+			}
+			st.state = tok[0]
+		} else {
+			v, ok := parseInt(tok)
+			if !ok {
+				return procStat{}, fmt.Errorf("%w: field %d %q", errBadStat, i+3, tok)
+			}
+			f[i] = v
+		}
+		if sp < 0 {
+			if i < len(f)-1 {
+				return procStat{}, errBadStat
+			}
+			break
+		}
+		rest = rest[sp+1:]
+	}
+	st.ppid = int(f[1])
+	st.session = int(f[3])
+	st.cpuTicks = f[11] + f[12]
+	st.startTicks = f[19]
+	st.rssPages = f[21]
+	return st, nil
+}
+
+// parseInt reads a decimal that may be negative (tty fields); negatives come back as 0, which
+// is all the fields hotdeploy uses need.
+func parseInt(b []byte) (uint64, bool) {
+	if len(b) > 0 && b[0] == '-' {
+		_, ok := parseInt(b[1:])
+		return 0, ok
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
+}
+
+// title returns the process title: /proc/<pid>/cmdline with NULs turned into spaces. nginx
+// rewrites its argv into one NUL-padded string, so this is "nginx: worker process" and such.
+func (r *procReader) title(pid int) (string, error) {
+	b, err := r.read(pid, "cmdline")
+	if err != nil {
+		return "", err
+	}
+	b = bytes.TrimRight(b, "\x00 ")
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c == 0 {
+			c = ' '
+		}
+		out[i] = c
+	}
+	return string(out), nil
+}
+
+// comm returns /proc/<pid>/comm without its newline: the cheapest way to tell nginx apart
+// during a full scan.
+func (r *procReader) comm(pid int) ([]byte, error) {
+	b, err := r.read(pid, "comm")
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b, []byte{'\n'}), nil
+}
+
+// children lists the children of a single-threaded process (an nginx master) from
+// /proc/<pid>/task/<pid>/children, so a refresh never walks the whole process table.
+func (r *procReader) children(pid int) ([]int, error) {
+	b, err := r.read(pid, "task/"+strconv.Itoa(pid)+"/children")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range bytes.Fields(b) {
+		if v, ok := parseInt(f); ok {
+			pids = append(pids, int(v))
+		}
+	}
+	return pids, nil
+}
+
+// owner returns the uid that owns /proc/<pid>, the process's effective uid.
+func owner(pid int) (int, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/"+strconv.Itoa(pid), &st); err != nil {
+		return -1, err
+	}
+	return int(st.Uid), nil
+}

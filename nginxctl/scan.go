@@ -1,0 +1,265 @@
+// Package nginxctl is the system side of hotdeploy: it finds nginx instances in /proc, reads
+// their details, signals them with identity checks, and runs the upgrade steps.
+package nginxctl
+
+import (
+	"errors"
+	"fmt"
+	"os/user"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/shirou/gopsutil/v3/host"
+	"github.com/shirou/gopsutil/v3/process"
+
+	"github.com/hotdeploy/hotdeploy/model"
+)
+
+// Families are the comm names of nginx-family binaries. Their titles keep the "<comm>:" prefix,
+// so the role parser never hard-codes "nginx:".
+var Families = map[string]bool{"nginx": true, "angie": true, "openresty": true, "tengine": true, "freenginx": true}
+
+// ErrGone is returned by Refresh when no master of the instance is alive any more.
+var ErrGone = errors.New("the nginx instance is gone: no master of it is running")
+
+type procKey struct {
+	pid   int
+	start uint64
+}
+
+type cpuSample struct {
+	ticks uint64
+	at    time.Time
+}
+
+// Scanner discovers nginx instances and refreshes them. It keeps the previous CPU samples, so
+// CPU% is the use over the last interval, and the details of each master, which never change
+// during its life. Safe for concurrent use.
+type Scanner struct {
+	mu        sync.Mutex
+	r         *procReader
+	boot      time.Time
+	now       func() time.Time
+	cpu       map[procKey]cpuSample
+	draining  map[procKey]time.Time
+	users     map[int]string
+	masters   map[procKey]*masterInfo
+	bins      binaryCache
+	lastPrune time.Time
+}
+
+// NewScanner prepares a scanner; it reads the boot time once to turn start ticks into times.
+func NewScanner() *Scanner {
+	s := &Scanner{
+		r:        newProcReader(),
+		now:      time.Now,
+		cpu:      map[procKey]cpuSample{},
+		draining: map[procKey]time.Time{},
+		users:    map[int]string{},
+		masters:  map[procKey]*masterInfo{},
+	}
+	if bt, err := host.BootTime(); err == nil {
+		s.boot = time.Unix(int64(bt), 0)
+	}
+	return s
+}
+
+// Scan walks the whole process table and returns every nginx-family instance. It reads only
+// /proc/PID/comm of processes that are not nginx.
+func (s *Scanner) Scan() (model.Snapshot, error) {
+	pids, err := process.Pids()
+	if err != nil {
+		return model.Snapshot{}, fmt.Errorf("list processes: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	byParent := map[int][]model.Process{}
+	var masters []model.Process
+	pidSet := map[int]bool{}
+	for _, pid32 := range pids {
+		pid := int(pid32)
+		comm, err := s.r.comm(pid)
+		if err != nil || !Families[string(comm)] {
+			continue
+		}
+		p, err := s.readProc(pid, now)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		pidSet[pid] = true
+		if p.Role == model.RoleMaster {
+			masters = append(masters, p)
+		}
+		byParent[p.PPID] = append(byParent[p.PPID], p)
+	}
+	snap := model.Snapshot{Taken: now}
+	isMaster := map[int]bool{}
+	for _, m := range masters {
+		isMaster[m.PID] = true
+	}
+	for _, m := range masters {
+		if isMaster[m.PPID] {
+			continue // a new master: it joins its parent's instance
+		}
+		in := s.assemble(m, func(pid int) []model.Process { return byParent[pid] })
+		snap.Instances = append(snap.Instances, in)
+	}
+	orphans := 0
+	for ppid, ps := range byParent {
+		if !isMaster[ppid] {
+			for _, p := range ps {
+				if p.Role != model.RoleMaster {
+					orphans++
+				}
+			}
+		}
+	}
+	if orphans > 0 {
+		snap.Notes = append(snap.Notes, fmt.Sprintf("%d nginx processes have no master (it was killed): they exit once idle", orphans))
+	}
+	sort.Slice(snap.Instances, func(i, j int) bool { return snap.Instances[i].Key() < snap.Instances[j].Key() })
+	s.prune(now)
+	return snap, nil
+}
+
+// Refresh re-reads one known instance: its masters and their children only, found through
+// /proc/PID/task/PID/children, never the whole process table. A new master started by USR2
+// shows up as a child of the old one; when the old master is gone, the new one stands alone.
+func (s *Scanner) Refresh(prev model.Instance) (model.Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for _, m := range prev.Masters {
+		p, err := s.readProc(m.PID, now)
+		if err != nil || p.StartTicks != m.StartTicks || p.Role != model.RoleMaster {
+			continue
+		}
+		in := s.assemble(p, func(pid int) []model.Process { return s.readChildren(pid, now) })
+		s.prune(now)
+		return in, nil
+	}
+	return model.Instance{}, ErrGone
+}
+
+// InstanceOf returns the instance a master pid belongs to, without a full scan. The pid may be
+// the old or the new master.
+func (s *Scanner) InstanceOf(pid int) (model.Instance, error) {
+	s.mu.Lock()
+	now := s.now()
+	p, err := s.readProc(pid, now)
+	if err != nil {
+		s.mu.Unlock()
+		return model.Instance{}, fmt.Errorf("pid %d is not running", pid)
+	}
+	if p.Role != model.RoleMaster || !Families[p.Comm] {
+		s.mu.Unlock()
+		return model.Instance{}, fmt.Errorf("pid %d is not an nginx master (it is %s: %q)", pid, p.Comm, p.Title)
+	}
+	if parent, err := s.readProc(p.PPID, now); err == nil && parent.Role == model.RoleMaster && parent.Comm == p.Comm {
+		p = parent
+	}
+	s.mu.Unlock()
+	return s.Refresh(model.Instance{Masters: []model.Master{{Process: p}}})
+}
+
+// readChildren reads the children of pid from /proc.
+func (s *Scanner) readChildren(pid int, now time.Time) []model.Process {
+	pids, err := s.r.children(pid)
+	if err != nil {
+		return nil
+	}
+	ps := make([]model.Process, 0, len(pids))
+	for _, c := range pids {
+		if p, err := s.readProc(c, now); err == nil && p.PPID == pid {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// assemble builds the instance rooted at master root, with children from kids.
+func (s *Scanner) assemble(root model.Process, kids func(pid int) []model.Process) model.Instance {
+	old := model.Master{Process: root}
+	var nw *model.Master
+	for _, c := range kids(root.PID) {
+		if c.Role == model.RoleMaster && nw == nil {
+			nw = &model.Master{Process: c, Children: kids(c.PID)}
+			continue
+		}
+		old.Children = append(old.Children, c)
+	}
+	in := model.Instance{Family: root.Comm, Masters: []model.Master{old}}
+	if nw != nil {
+		in.Masters = append(in.Masters, *nw)
+	}
+	s.complete(&in)
+	return in
+}
+
+// readProc reads one process: stat, title, owner.
+func (s *Scanner) readProc(pid int, now time.Time) (model.Process, error) {
+	st, err := s.r.stat(pid)
+	if err != nil {
+		return model.Process{}, err
+	}
+	title, err := s.r.title(pid)
+	if err != nil {
+		return model.Process{}, err
+	}
+	role, draining := model.ParseTitle(title)
+	p := model.Process{
+		PID: pid, PPID: st.ppid, Role: role, ShuttingDown: draining,
+		Comm: st.comm, Title: title, StartTicks: st.startTicks,
+		Started: s.boot.Add(time.Duration(st.startTicks) * time.Second / clockTicks),
+		RSS:     st.rssPages * uint64(pageSize), CPU: -1, Conns: -1,
+	}
+	if uid, err := owner(pid); err == nil {
+		p.User = s.userName(uid)
+	}
+	key := procKey{pid, st.startTicks}
+	if prev, ok := s.cpu[key]; ok {
+		if dt := now.Sub(prev.at).Seconds(); dt > 0 {
+			p.CPU = float64(st.cpuTicks-prev.ticks) / clockTicks / dt * 100
+		}
+	}
+	s.cpu[key] = cpuSample{ticks: st.cpuTicks, at: now}
+	if draining {
+		since, ok := s.draining[key]
+		if !ok {
+			since = now
+			s.draining[key] = now
+		}
+		p.DrainingSince = since
+	}
+	return p, nil
+}
+
+// prune forgets samples of processes not seen for a while.
+func (s *Scanner) prune(now time.Time) {
+	if now.Sub(s.lastPrune) < 10*time.Second {
+		return
+	}
+	s.lastPrune = now
+	for k, v := range s.cpu {
+		if now.Sub(v.at) > time.Minute {
+			delete(s.cpu, k)
+			delete(s.draining, k)
+			delete(s.masters, k)
+		}
+	}
+}
+
+func (s *Scanner) userName(uid int) string {
+	if n, ok := s.users[uid]; ok {
+		return n
+	}
+	n := strconv.Itoa(uid)
+	if u, err := user.LookupId(n); err == nil {
+		n = u.Username
+	}
+	s.users[uid] = n
+	return n
+}
