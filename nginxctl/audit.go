@@ -1,0 +1,101 @@
+package nginxctl
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// AuditEntry is one line of the audit log: every signal and install, with its result.
+type AuditEntry struct {
+	Time       time.Time  `json:"time"`
+	User       string     `json:"user"`
+	Instance   string     `json:"instance"`
+	Action     string     `json:"action"`
+	Signal     string     `json:"signal,omitempty"`
+	PID        int        `json:"pid,omitempty"`
+	StartTicks uint64     `json:"start_ticks,omitempty"`
+	Result     string     `json:"result"` // sent, refused, failed, installed, restored
+	Error      string     `json:"error,omitempty"`
+	Install    *Installed `json:"install,omitempty"`
+}
+
+// Audit appends JSON lines to a file only its owner can read (mode 0600).
+type Audit struct {
+	mu   sync.Mutex
+	path string
+	user string
+}
+
+// DefaultAuditPath is $XDG_STATE_HOME/hotdeploy/audit.log, or ~/.local/state/hotdeploy/audit.log.
+func DefaultAuditPath() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = os.TempDir()
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "hotdeploy", "audit.log")
+}
+
+// OpenAudit prepares the audit log at path (DefaultAuditPath when empty), creating its
+// directory, and checks it can be written before anything is signalled.
+func OpenAudit(path string) (*Audit, error) {
+	if path == "" {
+		path = DefaultAuditPath()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	name := fmt.Sprint(os.Getuid())
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return &Audit{path: path, user: name}, nil
+}
+
+// Path returns where the log is.
+func (a *Audit) Path() string { return a.path }
+
+// Record appends one entry. A nil Audit records nothing.
+func (a *Audit) Record(e AuditEntry) error {
+	if a == nil {
+		return nil
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	e.User = a.user
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", a.path, err)
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("audit log %s: %w", a.path, err)
+	}
+	return f.Close()
+}

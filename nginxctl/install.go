@@ -1,0 +1,96 @@
+package nginxctl
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Installed records what an install did, for the audit log and the operator.
+type Installed struct {
+	Binary       string `json:"binary"`
+	Backup       string `json:"backup"`
+	BackupSHA256 string `json:"backup_sha256"`
+	NewSHA256    string `json:"new_sha256"`
+}
+
+// backupPath is where the running binary is kept before an install.
+func backupPath(binary string) string { return binary + ".old" }
+
+// installBinary backs up the binary the master runs (read through /proc/PID/exe, which stays
+// readable even when the file was already replaced) to <binary>.old, then puts candidate in
+// place atomically: a temporary file in the same directory renamed over binary. Copying over a
+// running binary would fail with ETXTBSY, and a half-written file must never be exec'd.
+func installBinary(masterPID int, binary, candidate string) (Installed, error) {
+	inst := Installed{Binary: binary, Backup: backupPath(binary)}
+	mode := os.FileMode(0o755)
+	if st, err := os.Stat(binary); err == nil {
+		mode = st.Mode().Perm()
+	}
+	var err error
+	running := fmt.Sprintf("/proc/%d/exe", masterPID)
+	if inst.BackupSHA256, err = atomicCopy(running, inst.Backup, mode); err != nil {
+		return inst, fmt.Errorf("back up the running binary to %s: %w", inst.Backup, err)
+	}
+	if inst.NewSHA256, err = atomicCopy(candidate, binary, mode); err != nil {
+		return inst, fmt.Errorf("install %s as %s: %w", candidate, binary, err)
+	}
+	return inst, nil
+}
+
+// restoreBinary puts the binary the master runs back at binary, unless it is already there.
+func restoreBinary(masterPID int, binary string) (bool, error) {
+	running, err := statID(fmt.Sprintf("/proc/%d/exe", masterPID))
+	if err != nil {
+		return false, fmt.Errorf("read the binary of master %d: %w", masterPID, err)
+	}
+	if onDisk, err := statID(binary); err == nil && onDisk.sameFile(running) {
+		return false, nil
+	}
+	mode := os.FileMode(0o755)
+	if st, err := os.Stat(binary); err == nil {
+		mode = st.Mode().Perm()
+	}
+	if _, err := atomicCopy(fmt.Sprintf("/proc/%d/exe", masterPID), binary, mode); err != nil {
+		return false, fmt.Errorf("restore %s from master %d: %w", binary, masterPID, err)
+	}
+	return true, nil
+}
+
+// atomicCopy copies src to dst through a temporary file in dst's directory, synced before the
+// rename, and returns the sha256 of what it wrote.
+func atomicCopy(src, dst string, mode os.FileMode) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".hotdeploy-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
