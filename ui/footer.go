@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/hotdeploy/hotdeploy/model"
+)
+
+// renderFooter is two lines: a status or message line, and the key hints of the mode.
+func (m Model) renderFooter() string {
+	return padLine(m.statusLine(), m.width) + "\n" + padLine(m.hints(), m.width)
+}
+
+// statusLine shows the last error or notice (cleared by the next key), else what is running.
+func (m Model) statusLine() string {
+	s := m.styles
+	switch {
+	case m.flash != nil && m.flash.isErr:
+		return s.ErrorLine.Render(m.flash.text)
+	case m.flash != nil:
+		return s.InfoLine.Render(m.flash.text)
+	case m.busy != nil:
+		r := m.record.rec(m.busy.action)
+		el := ""
+		if r != nil {
+			el = " " + seconds(m.now.Sub(r.start))
+		}
+		return s.Warning.Render(fmt.Sprintf("%s running%s: wait for it; the view keeps refreshing", m.busy.action.Title(), el))
+	}
+	parts := []string{fmt.Sprintf("refresh %s", m.opts.Interval)}
+	if m.opts.ReadOnly {
+		parts = append(parts, "read-only: actions hidden")
+	} else if m.deps.Actor == nil && m.deps.ActorErr != "" {
+		parts = append(parts, m.deps.ActorErr)
+	}
+	if m.candidate != "" && !m.opts.ReadOnly {
+		parts = append(parts, "candidate "+m.candidate)
+	}
+	parts = append(parts, m.notes...)
+	return s.Muted.Render(strings.Join(parts, " · "))
+}
+
+// hints renders the keys of the current mode. In the normal mode the action keys that are not
+// allowed now stay visible but dimmed (in parentheses without colour); pressing one says why.
+func (m Model) hints() string {
+	k := m.keys
+	switch m.mode {
+	case modeConfirm:
+		return m.help.ShortHelpView([]key.Binding{k.Confirm, k.Cancel})
+	case modeInput:
+		sel := k.Select
+		sel.SetHelp("enter", "use this path")
+		cl := k.Close
+		cl.SetHelp("esc", "cancel")
+		return m.help.ShortHelpView([]key.Binding{sel, cl})
+	case modePicker:
+		return m.help.ShortHelpView([]key.Binding{k.Up, k.Down, k.Select, k.Quit})
+	case modeHelp:
+		cl := k.Close
+		cl.SetHelp("esc/?", "close help")
+		return m.help.ShortHelpView([]key.Binding{cl, k.Quit})
+	}
+	s := m.styles
+	var parts []string
+	for _, b := range k.ShortHelp() {
+		if !b.Enabled() {
+			continue
+		}
+		h := b.Help()
+		a, isAction := k.actionFor(b.Keys()[0])
+		if isAction && !m.verdict(a).Allowed {
+			text := h.Key + " " + h.Desc
+			if s.Plain {
+				text = "(" + text + ")"
+			}
+			parts = append(parts, s.KeyOff.Render(text))
+			continue
+		}
+		parts = append(parts, s.KeyOn.Render(h.Key)+" "+s.DescOn.Render(h.Desc))
+	}
+	return strings.Join(parts, "  ")
+}
+
+// renderFullHelp is the `?` screen: every key, and for each action whether it is allowed now and,
+// if not, why.
+func (m Model) renderFullHelp(width int) string {
+	s := m.styles
+	var b strings.Builder
+	b.WriteString(s.PanelTitle.Render("KEYS"))
+	for _, a := range model.Actions {
+		bind := m.keys.action(a)
+		if m.opts.ReadOnly {
+			break
+		}
+		v := m.verdict(a)
+		state := s.InfoLine.Render("allowed now")
+		switch {
+		case !v.Allowed:
+			state = s.Muted.Render("not now: " + v.Reason)
+		case v.Warning != "":
+			state = s.Warning.Render("allowed, but: " + v.Warning)
+		}
+		sig := a.Signal()
+		if sig == "" && a == model.ActRollback {
+			sig = "HUP/QUIT"
+		}
+		line := s.KeyOn.Render(fit(bind.Help().Key, 2)) + fit(a.Title(), 19) + fit(sig, 9) + state
+		b.WriteString("\n" + truncate(line, width))
+	}
+	for _, row := range [][2]string{
+		{"y", "confirm the dialog; n, esc or any other key cancels it (No is the default)"},
+		{"?", "this help; esc or ? closes it"},
+		{"p", "choose another instance (when several run)"},
+		{"q", "quit the dashboard; nginx is left as it is"},
+	} {
+		b.WriteString("\n" + truncate(s.KeyOn.Render(fit(row[0], 2))+s.DescOn.Render(row[1]), width))
+	}
+	if m.opts.ReadOnly {
+		b.WriteString("\n" + s.Muted.Render("read-only: i t u w c r are hidden and do nothing"))
+	}
+	return b.String()
+}

@@ -1,0 +1,82 @@
+package ui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/hotdeploy/hotdeploy/model"
+)
+
+// KeyMap is every key of the dashboard (the contract in DESIGN.md).
+type KeyMap struct {
+	Install, Test, Upgrade, Drain, Commit, Rollback key.Binding
+
+	Confirm, Cancel key.Binding
+	Up, Down, Pick  key.Binding
+	Select, Close   key.Binding
+	Help, Quit      key.Binding
+}
+
+// DefaultKeyMap returns the dashboard's keys.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Install:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "install")),
+		Test:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test")),
+		Upgrade:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "start new")),
+		Drain:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "drain old")),
+		Commit:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "commit")),
+		Rollback: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
+		Confirm:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes, send it")),
+		Cancel:   key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no, cancel")),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Pick:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "instances"), key.WithDisabled()),
+		Select:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "select")),
+		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+	}
+}
+
+// action returns the binding of an action.
+func (k *KeyMap) action(a model.Action) *key.Binding {
+	switch a {
+	case model.ActInstall:
+		return &k.Install
+	case model.ActTest:
+		return &k.Test
+	case model.ActUpgrade:
+		return &k.Upgrade
+	case model.ActDrain:
+		return &k.Drain
+	case model.ActCommit:
+		return &k.Commit
+	}
+	return &k.Rollback
+}
+
+// actionFor tells which action a key press asks for, whether or not its binding is shown now:
+// a hidden or refused key still gets its reason on press.
+func (k KeyMap) actionFor(pressed string) (model.Action, bool) {
+	for _, a := range model.Actions {
+		for _, s := range k.action(a).Keys() {
+			if s == pressed {
+				return a, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// ShortHelp is the footer: the upgrade keys in the order they are used, then help and quit.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback, k.Pick, k.Help, k.Quit}
+}
+
+// FullHelp groups the keys for `?`.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback},
+		{k.Confirm, k.Cancel},
+		{k.Pick, k.Up, k.Down, k.Select, k.Help, k.Quit},
+	}
+}

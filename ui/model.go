@@ -1,0 +1,170 @@
+// Package ui is the hotdeploy dashboard: a bubbletea program that shows the live nginx process
+// tree and turns single keys into confirmed upgrade steps. It only shows state and asks; what
+// is allowed comes from model, and what is done from nginxctl.
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+)
+
+// mode is what the keys drive right now.
+type mode int
+
+const (
+	modeNormal  mode = iota
+	modePicker       // choosing among several instances
+	modeInput        // typing the candidate binary path
+	modeConfirm      // a yes/no dialog carrying an action
+	modeHelp         // the full key help
+)
+
+// defaultInterval is the refresh interval when none is given.
+const defaultInterval = 250 * time.Millisecond
+
+// scanEvery is how often the full discovery scan runs besides the cheap per-instance refresh.
+const scanEvery = 2 * time.Second
+
+// logKeep is how many error-log lines the dashboard keeps.
+const logKeep = 200
+
+// Deps are what the dashboard reads from and acts through; tests pass fakes.
+type Deps struct {
+	Source Source
+	// Actor is nil when actions cannot run (read-only, or no audit log); ActorErr says why.
+	Actor    Actor
+	ActorErr string
+	Clock    Clock
+}
+
+// Model is the root model: global keys and modes, then the panels.
+type Model struct {
+	opts   Options
+	deps   Deps
+	keys   KeyMap
+	styles Styles
+	help   help.Model
+
+	width, height int
+	mode          mode
+	now           time.Time
+	loop          int // the refresh loop running; see kick
+
+	// What the last scan and refresh saw.
+	scanned   bool
+	scanErr   error
+	lastScan  time.Time
+	scanDue   bool
+	instances []model.Instance
+	notes     []string
+	selected  string // Key of the instance shown
+	inst      model.Instance
+	hasInst   bool
+	logPath   string
+	log       []string
+
+	picker    int
+	candidate string
+	input     textinput.Model
+	dialog    *confirm
+	busy      *running
+	record    stepLog
+	output    *output
+	flash     *flash
+}
+
+// running is the step in progress: one at a time.
+type running struct {
+	action model.Action
+	cancel context.CancelFunc
+}
+
+// flash is a one-line message in the footer, cleared by the next key.
+type flash struct {
+	text  string
+	isErr bool
+}
+
+// output is a result panel: the config test's lines, or a failed step's error-log lines.
+type output struct {
+	title string
+	lines []string
+	isErr bool
+	// offerRollback adds the rollback hint under a failure.
+	offerRollback bool
+}
+
+// New builds the dashboard. initial, when non-nil, is a scan already made (to check --pid or
+// --pidfile before the screen opens).
+func New(opts Options, deps Deps, initial *model.Snapshot) Model {
+	if deps.Clock == nil {
+		deps.Clock = wallClock{}
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = defaultInterval
+	}
+	m := Model{
+		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: DefaultStyles(),
+		help: help.New(), candidate: opts.NewBinary, width: 80, height: 24,
+	}
+	m.help.Styles = m.styles.Help
+	m.input = newPathInput(m.styles)
+	m.now = deps.Clock.Now()
+	if initial != nil {
+		m.applyScan(*initial, nil)
+	}
+	m.syncKeys()
+	return m
+}
+
+// Init starts the refresh loop: a scan first unless one was handed in.
+func (m Model) Init() tea.Cmd {
+	if m.scanned {
+		return m.tick()
+	}
+	return m.read()
+}
+
+// context is the model.Context the verdicts are taken in.
+func (m Model) context() model.Context {
+	ctx := model.Context{ReadOnly: m.opts.ReadOnly}
+	if m.busy != nil {
+		ctx.Busy = m.busy.action.Title()
+	}
+	return ctx
+}
+
+// verdict decides one action on the instance shown.
+func (m Model) verdict(a model.Action) model.Verdict {
+	if !m.hasInst {
+		return model.Verdict{Action: a, Reason: "no nginx master is running"}
+	}
+	v := model.Check(m.inst, m.context(), a)
+	if v.Allowed && m.deps.Actor == nil {
+		v = model.Verdict{Action: a, Reason: m.deps.ActorErr}
+		if v.Reason == "" {
+			v.Reason = "actions are not available"
+		}
+	}
+	return v
+}
+
+// oldMasterLives tells whether a rollback target exists: an upgrade is under way.
+func (m Model) oldMasterLives() bool { return m.hasInst && m.inst.New() != nil }
+
+// syncKeys shows or hides bindings after the state changed: read-only hides every action,
+// rollback shows only while the old master lives, the picker key only with several instances.
+func (m *Model) syncKeys() {
+	for _, a := range model.Actions {
+		m.keys.action(a).SetEnabled(!m.opts.ReadOnly)
+	}
+	m.keys.Rollback.SetEnabled(!m.opts.ReadOnly && m.oldMasterLives())
+	m.keys.Pick.SetEnabled(len(m.instances) > 1 && m.opts.Target == (nginxctl.Target{}))
+}

@@ -1,0 +1,163 @@
+package ui
+
+import (
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/hotdeploy/hotdeploy/model"
+)
+
+// tickMsg asks for the next refresh of loop seq.
+type tickMsg struct{ seq int }
+
+// scanMsg carries a full discovery scan.
+type scanMsg struct {
+	snap  model.Snapshot
+	err   error
+	lines []string
+	path  string
+	seq   int
+}
+
+// refreshMsg carries the cheap refresh of the instance shown.
+type refreshMsg struct {
+	key   string
+	in    model.Instance
+	err   error
+	lines []string
+	path  string
+	seq   int
+}
+
+// tick re-arms the refresh loop; every handler of a refresh result calls it once, so exactly
+// one refresh is ever in flight and a slow one delays the next instead of piling up.
+func (m Model) tick() tea.Cmd {
+	seq := m.loop
+	return tea.Tick(m.opts.Interval, func(time.Time) tea.Msg { return tickMsg{seq: seq} })
+}
+
+// kick reads at once instead of at the next tick (a step just changed nginx): it starts a new
+// loop, and the results and ticks of the old one stop re-arming.
+func (m *Model) kick() tea.Cmd {
+	m.loop++
+	return m.read()
+}
+
+// rearm continues the loop a result belongs to, unless a kick replaced it.
+func (m Model) rearm(seq int) tea.Cmd {
+	if seq != m.loop {
+		return nil
+	}
+	return m.tick()
+}
+
+// scanCmd runs a full discovery scan off the UI goroutine.
+func (m Model) scanCmd() tea.Cmd {
+	src, path, seq := m.deps.Source, m.logPath, m.loop
+	return func() tea.Msg {
+		snap, err := src.Scan()
+		return scanMsg{snap: snap, err: err, lines: src.LogLines(path), path: path, seq: seq}
+	}
+}
+
+// refreshCmd re-reads the instance shown.
+func (m Model) refreshCmd() tea.Cmd {
+	src, in, key, path, seq := m.deps.Source, m.inst, m.selected, m.logPath, m.loop
+	return func() tea.Msg {
+		cur, err := src.Refresh(in)
+		return refreshMsg{key: key, in: cur, err: err, lines: src.LogLines(path), path: path, seq: seq}
+	}
+}
+
+// onTick starts the next read of its loop.
+func (m Model) onTick(msg tickMsg) tea.Cmd {
+	if msg.seq != m.loop {
+		return nil
+	}
+	return m.read()
+}
+
+// read picks the next read: a scan every scanEvery, when asked, or while nothing is shown.
+func (m Model) read() tea.Cmd {
+	if !m.hasInst || m.scanDue || m.deps.Clock.Now().Sub(m.lastScan) >= scanEvery {
+		return m.scanCmd()
+	}
+	return m.refreshCmd()
+}
+
+// applyScan takes in a scan. A failed scan keeps the instance the cheap refresh still follows.
+func (m *Model) applyScan(snap model.Snapshot, err error) {
+	m.now = m.deps.Clock.Now()
+	m.scanned, m.lastScan, m.scanDue = true, m.now, false
+	m.scanErr = err
+	if err != nil && m.hasInst {
+		return
+	}
+	m.instances, m.notes = snap.Instances, snap.Notes
+	found := false
+	for _, in := range snap.Instances {
+		if in.Key() == m.selected && m.selected != "" {
+			m.show(in)
+			found = true
+		}
+	}
+	switch {
+	case found:
+	case len(snap.Instances) == 1:
+		m.show(snap.Instances[0])
+	case len(snap.Instances) > 1:
+		m.hasInst = false
+		if m.mode == modeNormal {
+			m.mode, m.picker = modePicker, 0
+		}
+	default:
+		m.hasInst, m.selected = false, ""
+	}
+	m.afterChange()
+}
+
+// applyRefresh takes in a refresh of the instance shown; a result for another instance (the
+// operator switched meanwhile) is dropped.
+func (m *Model) applyRefresh(msg refreshMsg) {
+	m.now = m.deps.Clock.Now()
+	if msg.key != m.selected {
+		return
+	}
+	if msg.err != nil {
+		// Every master of it is gone: a scan says what runs now.
+		m.hasInst, m.scanDue = false, true
+		m.afterChange()
+		return
+	}
+	m.show(msg.in)
+	m.afterChange()
+}
+
+// show makes in the instance on screen.
+func (m *Model) show(in model.Instance) {
+	if m.selected != in.Key() || m.logPath != in.ErrorLog {
+		m.log = nil
+	}
+	m.inst, m.hasInst, m.selected, m.logPath = in, true, in.Key(), in.ErrorLog
+}
+
+// appendLog keeps the newest error-log lines of the log shown.
+func (m *Model) appendLog(path string, lines []string) {
+	if path != m.logPath || len(lines) == 0 {
+		return
+	}
+	m.log = append(m.log, lines...)
+	if len(m.log) > logKeep {
+		m.log = append([]string(nil), m.log[len(m.log)-logKeep:]...)
+	}
+}
+
+// afterChange re-derives what depends on the live state: which keys show, and whether an open
+// dialog still targets what the operator saw when it opened.
+func (m *Model) afterChange() {
+	m.syncKeys()
+	if m.dialog != nil {
+		m.dialog.recheck(m.inst, m.hasInst, m.verdict(m.dialog.action))
+	}
+}

@@ -1,0 +1,77 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+)
+
+// Options configure the dashboard.
+type Options struct {
+	Target    nginxctl.Target
+	NewBinary string
+	Interval  time.Duration
+	Probe     string
+	ReadOnly  bool
+	AuditLog  string
+}
+
+// DemoOptions configure `hotdeploy demo`.
+type DemoOptions struct {
+	Port int
+	Keep bool
+}
+
+// Run opens the dashboard and returns when the operator quits. A --pid or --pidfile that names
+// no nginx master is an error before the screen opens (nginxctl.ErrBadTarget).
+func Run(o Options) error {
+	sc := nginxctl.NewScanner()
+	var initial *model.Snapshot
+	if o.Target != (nginxctl.Target{}) {
+		snap, err := sc.Resolve(o.Target)
+		if err != nil {
+			return err
+		}
+		initial = &snap
+	}
+	deps := Deps{Source: newLiveSource(sc, o.Target)}
+	if !o.ReadOnly {
+		audit, err := nginxctl.OpenAudit(o.AuditLog)
+		if err != nil {
+			deps.ActorErr = fmt.Sprintf("actions disabled: %v", err)
+		} else {
+			deps.Actor = newRunnerActor(audit)
+		}
+	}
+	return runProgram(New(o, deps, initial))
+}
+
+// runProgram runs the full-screen program. A hang-up (the SSH link dropped) ends it like q, so
+// callers' clean-up still runs.
+func runProgram(m Model) error {
+	p := tea.NewProgram(m, tea.WithAltScreen())
+	hup, done := make(chan os.Signal, 1), make(chan struct{})
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		select {
+		case <-hup:
+			p.Quit()
+		case <-done:
+		}
+	}()
+	_, err := p.Run()
+	close(done)
+	if errors.Is(err, tea.ErrInterrupted) {
+		return nil
+	}
+	return err
+}

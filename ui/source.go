@@ -1,0 +1,132 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+)
+
+// Source is where the dashboard reads the live system. The real one wraps nginxctl's Scanner;
+// tests hand in synthetic instances, so views and key handling are deterministic.
+type Source interface {
+	// Scan is a full discovery (restricted to the instance the operator named, if any).
+	Scan() (model.Snapshot, error)
+	// Refresh re-reads one known instance cheaply.
+	Refresh(in model.Instance) (model.Instance, error)
+	// LogLines returns the lines appended to an error log since the previous call for that path.
+	LogLines(path string) []string
+}
+
+// Clock tells the time the views measure uptimes and timings against.
+type Clock interface{ Now() time.Time }
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// Actor performs one upgrade step. The real one is nginxctl's Runner.
+type Actor interface {
+	Do(ctx context.Context, a model.Action, in model.Instance, candidate string) StepResult
+}
+
+// StepResult is what a step reports back to the dashboard.
+type StepResult struct {
+	// Lines are what the step said (progress messages, or the config test's output).
+	Lines []string
+	Err   error
+}
+
+// liveSource reads /proc through a Scanner and follows error logs.
+type liveSource struct {
+	sc     *nginxctl.Scanner
+	target nginxctl.Target
+	mu     sync.Mutex
+	tails  map[string]*nginxctl.LogTail
+}
+
+func newLiveSource(sc *nginxctl.Scanner, t nginxctl.Target) *liveSource {
+	return &liveSource{sc: sc, target: t, tails: map[string]*nginxctl.LogTail{}}
+}
+
+func (s *liveSource) Scan() (model.Snapshot, error) { return s.sc.Resolve(s.target) }
+
+func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) { return s.sc.Refresh(in) }
+
+func (s *liveSource) LogLines(path string) []string {
+	if path == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tails[path]
+	if !ok {
+		t = nginxctl.NewLogTail(path)
+		s.tails[path] = t
+	}
+	lines, err := t.Read()
+	if err != nil {
+		// Unreadable (not root) or not there yet: read it from its start once it appears.
+		s.tails[path] = &nginxctl.LogTail{Path: path}
+		return nil
+	}
+	return lines
+}
+
+// runnerActor runs steps with nginxctl's Runner, collecting its progress messages.
+type runnerActor struct {
+	newRunner func(events func(nginxctl.Event)) *nginxctl.Runner
+}
+
+func newRunnerActor(audit *nginxctl.Audit) *runnerActor {
+	return &runnerActor{newRunner: func(events func(nginxctl.Event)) *nginxctl.Runner {
+		// A scanner of its own: the runner polls every few milliseconds, which would skew the
+		// dashboard's CPU% intervals if they shared one.
+		r := nginxctl.NewRunner(nginxctl.NewScanner(), audit)
+		r.Events = events
+		return r
+	}}
+}
+
+func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance, candidate string) StepResult {
+	var mu sync.Mutex
+	var lines []string
+	r := ra.newRunner(func(e nginxctl.Event) {
+		if e.Message == "" {
+			return
+		}
+		mu.Lock()
+		lines = append(lines, e.Message)
+		mu.Unlock()
+	})
+	var err error
+	switch a {
+	case model.ActInstall:
+		var got nginxctl.Installed
+		_, got, err = r.Install(ctx, in, candidate)
+		if err == nil && len(lines) == 0 {
+			lines = append(lines, fmt.Sprintf("%s installed; backup %s", got.Binary, got.Backup))
+		}
+	case model.ActTest:
+		var out []string
+		out, err = r.Test(ctx, in, candidate)
+		lines = append(lines, out...)
+	case model.ActUpgrade:
+		_, err = r.Start(ctx, in)
+	case model.ActDrain:
+		_, err = r.Drain(ctx, in, false)
+	case model.ActCommit:
+		_, err = r.Commit(ctx, in)
+	case model.ActRollback:
+		_, err = r.Rollback(ctx, in)
+	default:
+		err = errors.New("unknown action")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return StepResult{Lines: append([]string(nil), lines...), Err: err}
+}

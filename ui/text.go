@@ -1,0 +1,104 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// wrap breaks plain text into lines of at most width cells, at spaces where it can.
+func wrap(text string, width int) []string {
+	if width < 1 {
+		width = 1
+	}
+	return strings.Split(ansi.Wrap(text, width, "/-"), "\n")
+}
+
+// truncate cuts a (possibly styled) string to width cells, marking the cut with an ellipsis.
+func truncate(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	return ansi.Truncate(s, width, "…")
+}
+
+// fit pads or cuts plain text to exactly width cells. The table calls it for every cell, so it
+// counts runes instead of measuring grapheme widths: table text is digits, names and the
+// single-width tree glyphs.
+func fit(s string, width int) string {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n == width:
+		return s
+	case n < width:
+		return s + spaces(width-n)
+	case width <= 0:
+		return ""
+	}
+	i, k := 0, 0
+	for k < width-1 {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		k++
+	}
+	return s[:i] + "…"
+}
+
+// fitLeft is fit for right-aligned numbers.
+func fitLeft(s string, width int) string {
+	n := utf8.RuneCountInString(s)
+	if n >= width {
+		return fit(s, width)
+	}
+	return spaces(width-n) + s
+}
+
+const blanks = "                                                                                                    "
+
+func spaces(n int) string {
+	if n <= len(blanks) {
+		return blanks[:n]
+	}
+	return strings.Repeat(" ", n)
+}
+
+// padLine pads a styled line with spaces to width cells, or cuts it.
+func padLine(s string, width int) string {
+	w := ansi.StringWidth(s)
+	if w > width {
+		return truncate(s, width)
+	}
+	return s + spaces(width-w)
+}
+
+// bytesHuman formats a size compactly: 812K, 12.3M, 1.2G.
+func bytesHuman(b uint64) string {
+	switch {
+	case b == 0:
+		return "-"
+	case b < 1<<20:
+		return fmt.Sprintf("%dK", b>>10)
+	case b < 10<<20:
+		return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
+	case b < 1<<30:
+		return fmt.Sprintf("%dM", b>>20)
+	}
+	return fmt.Sprintf("%.1fG", float64(b)/(1<<30))
+}
+
+// seconds formats a step's duration: 0.42s, 12.0s, 1m03s.
+func seconds(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0.00s"
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	s := int(d.Seconds())
+	return fmt.Sprintf("%dm%02ds", s/60, s%60)
+}
