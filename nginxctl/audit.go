@@ -74,6 +74,21 @@ func OpenAudit(path string) (*Audit, error) {
 // Path returns where the log is.
 func (a *Audit) Path() string { return a.path }
 
+// Check tells whether an entry could be appended now; a signal is sent only if so.
+// A nil Audit records nothing and always passes.
+func (a *Audit) Check() error {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit log %s cannot be written: %w", a.path, err)
+	}
+	return f.Close()
+}
+
 // Record appends one entry. A nil Audit records nothing.
 func (a *Audit) Record(e AuditEntry) error {
 	if a == nil {

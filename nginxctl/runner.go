@@ -14,7 +14,7 @@ import (
 type Event struct {
 	Time      time.Time `json:"time"`
 	Step      string    `json:"step"`
-	Kind      string    `json:"event"` // start, signal, progress, done, failed, refused
+	Kind      string    `json:"event"` // start, signal, progress, warning, done, failed, refused
 	Message   string    `json:"message"`
 	Signal    string    `json:"signal,omitempty"`
 	PID       int       `json:"pid,omitempty"`
@@ -30,6 +30,8 @@ type StepError struct {
 	Reason  string
 	// Log holds the error-log lines written since the step's signal.
 	Log []string
+	// Err is the underlying cause, if any (an IdentityError, ErrProcessGone, ...).
+	Err error
 }
 
 func (e *StepError) Error() string {
@@ -38,6 +40,9 @@ func (e *StepError) Error() string {
 	}
 	return fmt.Sprintf("%s failed: %s", e.Step, e.Reason)
 }
+
+// Unwrap lets errors.Is and errors.As see the cause.
+func (e *StepError) Unwrap() error { return e.Err }
 
 // IsRefused tells whether err is a refusal, after which nothing changed.
 func IsRefused(err error) bool {
@@ -89,9 +94,20 @@ func (r *Runner) fresh(in model.Instance, a model.Action) (model.Instance, error
 }
 
 // send signals one process after re-verifying it, and records the attempt in the audit log.
-func (r *Runner) send(in model.Instance, a model.Action, p model.Process, sig syscall.Signal) error {
+// Nothing is sent once ctx has ended (the operator interrupted), nor when the audit log cannot
+// be written: an action that cannot be recorded is not taken.
+func (r *Runner) send(ctx context.Context, in model.Instance, a model.Action, p model.Process, sig syscall.Signal) error {
+	name := signalName(sig)
+	if err := ctx.Err(); err != nil {
+		return &StepError{Step: a.String(), Refused: true, Err: err,
+			Reason: fmt.Sprintf("interrupted before %s was sent to %s %d", name, p.Role, p.PID)}
+	}
+	if err := r.Audit.Check(); err != nil {
+		return &StepError{Step: a.String(), Refused: true, Err: err,
+			Reason: fmt.Sprintf("%v: fix it before sending %s", err, name)}
+	}
 	err := signalRef(p.Ref(), sig)
-	entry := AuditEntry{Instance: in.Key(), Action: a.String(), Signal: signalName(sig), PID: p.PID,
+	entry := AuditEntry{Instance: in.Key(), Action: a.String(), Signal: name, PID: p.PID,
 		StartTicks: p.StartTicks, Result: "sent"}
 	var idErr *IdentityError
 	switch {
@@ -100,29 +116,38 @@ func (r *Runner) send(in model.Instance, a model.Action, p model.Process, sig sy
 	case err != nil:
 		entry.Result, entry.Error = "failed", err.Error()
 	}
-	if aerr := r.Audit.Record(entry); aerr != nil && err == nil {
-		err = fmt.Errorf("signal sent, but %w", aerr)
+	if aerr := r.Audit.Record(entry); aerr != nil {
+		// The signal is out (or refused) either way; stopping the step now would be worse.
+		r.emit(Event{Step: a.String(), Kind: "warning", PID: p.PID,
+			Message: fmt.Sprintf("%s to %d not recorded: %v", name, p.PID, aerr)})
 	}
 	if err != nil {
-		return &StepError{Step: a.String(), Refused: idErr != nil, Reason: err.Error()}
+		return &StepError{Step: a.String(), Refused: idErr != nil || errors.Is(err, ErrProcessGone),
+			Reason: err.Error(), Err: err}
 	}
-	r.emit(Event{Step: a.String(), Kind: "signal", Signal: signalName(sig), PID: p.PID,
-		Message: fmt.Sprintf("%s sent to %s %d", signalName(sig), p.Role, p.PID)})
+	r.emit(Event{Step: a.String(), Kind: "signal", Signal: name, PID: p.PID,
+		Message: fmt.Sprintf("%s sent to %s %d", name, p.Role, p.PID)})
 	return nil
 }
 
 // errWaitTimeout ends a wait whose effect did not show in time.
 var errWaitTimeout = errors.New("timed out")
 
-// await refreshes the instance every Poll until check says done or fails, the timeout passes or
-// ctx ends. check sees every refresh, including a failed one (err set, cur the last good view).
+// await refreshes the instance until check says done or fails, the timeout passes or ctx ends.
+// check sees every refresh, including a failed one (err set, cur the last good view). nginx
+// usually shows a signal's effect within a few milliseconds, so the first refreshes come after
+// 1, 2, 4, 8 ms, then every Poll.
 func (r *Runner) await(ctx context.Context, in model.Instance, timeout time.Duration,
 	check func(cur model.Instance, err error) (bool, error)) (model.Instance, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(r.Poll)
-	defer tick.Stop()
-	for {
+	poll := r.Poll
+	if poll <= 0 {
+		poll = 10 * time.Millisecond
+	}
+	pause := time.NewTimer(poll) // re-armed below; Go >= 1.23 timers need no draining
+	defer pause.Stop()
+	for step := time.Millisecond; ; step = min(2*step, poll) {
 		cur, err := r.Scanner.Refresh(in)
 		if err == nil {
 			in = cur
@@ -130,12 +155,13 @@ func (r *Runner) await(ctx context.Context, in model.Instance, timeout time.Dura
 		if done, cerr := check(in, err); cerr != nil || done {
 			return in, cerr
 		}
+		pause.Reset(step)
 		select {
 		case <-ctx.Done():
 			return in, ctx.Err()
 		case <-deadline.C:
 			return in, errWaitTimeout
-		case <-tick.C:
+		case <-pause.C:
 		}
 	}
 }

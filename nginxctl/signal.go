@@ -51,7 +51,8 @@ func signalRef(ref model.Ref, sig syscall.Signal) error {
 func verify(ref model.Ref) error {
 	r := newProcReader()
 	st, err := r.stat(ref.PID)
-	if err != nil {
+	if err != nil || st.state == 'Z' {
+		// A zombie has exited; only its parent's wait is pending.
 		return fmt.Errorf("%s: %w", ref, ErrProcessGone)
 	}
 	title, err := r.title(ref.PID)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -26,34 +27,66 @@ func (r *Runner) Preflight(ctx context.Context, in model.Instance, candidate str
 	if err != nil {
 		return in, relabel(err, step)
 	}
-	m := in.Masters[0]
-	refuse := func(format string, args ...any) error {
-		return &StepError{Step: step, Refused: true, Reason: fmt.Sprintf(format, args...)}
+	binary, err := r.preflightBinary(in, candidate)
+	if err == nil {
+		err = checkCandidate(ctx, binary)
 	}
-	switch {
-	case m.SignalsIgnored != "":
-		return in, refuse("%s", m.SignalsIgnored)
-	case m.Argv0Problem != "":
-		return in, refuse("%s", m.Argv0Problem)
-	case candidate == "" && !in.BinaryDiffers:
-		return in, refuse("no --new-binary given and %s is the binary already running", in.Binary)
+	if err != nil {
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
 	}
-	if err := syscall.Kill(m.PID, 0); err != nil {
-		return in, refuse("cannot signal master %d: %v; run as root or as the user nginx runs as", m.PID, err)
-	}
-	binary := in.Binary
-	if candidate != "" {
-		if err := checkCandidate(ctx, candidate); err != nil {
-			return in, refuse("%v", err)
-		}
-		binary = candidate
-	}
-	if lines, err := configTest(ctx, m, binary); err != nil {
-		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines}
+	r.warnStaleOldbin(in)
+	if lines, err := configTest(ctx, in.Masters[0], binary); err != nil {
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
 	}
 	r.emit(Event{Step: step, Kind: "done", ElapsedMS: since(start),
 		Message: fmt.Sprintf("%s passes the config test with the master's -p/-c/-g", binary)})
 	return in, nil
+}
+
+// preflightBinary checks the master can be upgraded at all and returns the binary to test:
+// the candidate (made absolute), or the file on disk that nginx will exec.
+func (r *Runner) preflightBinary(in model.Instance, candidate string) (string, error) {
+	m := in.Masters[0]
+	switch {
+	case m.SignalsIgnored != "":
+		return "", errors.New(m.SignalsIgnored)
+	case m.Argv0Problem != "":
+		return "", errors.New(m.Argv0Problem)
+	case candidate == "" && !in.BinaryDiffers:
+		return "", fmt.Errorf("no --new-binary given and %s is the binary already running: "+
+			"give the new binary with --new-binary", in.Binary)
+	}
+	if err := syscall.Kill(m.PID, 0); err != nil {
+		return "", fmt.Errorf("cannot signal master %d: %v; run as root or as the user nginx runs as", m.PID, err)
+	}
+	if candidate == "" {
+		return in.Binary, nil
+	}
+	return absCandidate(candidate)
+}
+
+// absCandidate makes a candidate path absolute: exec.Command would search $PATH for a bare name
+// and could run another file than the one checked.
+func absCandidate(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("no candidate binary given")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("candidate %s: %w", path, err)
+	}
+	return abs, nil
+}
+
+// warnStaleOldbin points out a nginx.pid.oldbin left by an upgrade that was killed: in idle it
+// names no master of this instance, maybe another process by now. Nothing ever signals it.
+func (r *Runner) warnStaleOldbin(in model.Instance) {
+	if in.OldbinPID == 0 {
+		return
+	}
+	r.emit(Event{Step: "preflight", Kind: "warning", PID: in.OldbinPID, Message: fmt.Sprintf(
+		"%s.oldbin is stale: it names pid %d, which is not a master of this instance; it is never signalled, "+
+			"and nginx replaces the file on SIGUSR2", in.PidFile, in.OldbinPID)})
 }
 
 // Test runs the config test alone (dashboard key t) and returns what nginx printed.
@@ -64,10 +97,13 @@ func (r *Runner) Test(ctx context.Context, in model.Instance, candidate string) 
 	}
 	binary := in.Binary
 	if candidate != "" {
-		if err := checkCandidate(ctx, candidate); err != nil {
-			return nil, &StepError{Step: "test", Refused: true, Reason: err.Error()}
+		binary, err = absCandidate(candidate)
+		if err == nil {
+			err = checkCandidate(ctx, binary)
 		}
-		binary = candidate
+		if err != nil {
+			return nil, &StepError{Step: "test", Refused: true, Reason: err.Error(), Err: err}
+		}
 	}
 	lines, err := configTest(ctx, in.Masters[0], binary)
 	if err != nil {
@@ -83,7 +119,9 @@ func checkCandidate(ctx context.Context, path string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "-v").CombinedOutput()
+	cmd := exec.CommandContext(ctx, path, "-v")
+	cmd.WaitDelay = time.Second // a child holding the output pipe must not hang the check
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("candidate %s does not answer -v (%v): %s", path, err, firstLine(string(out)))
 	}
@@ -104,6 +142,7 @@ func configTest(ctx context.Context, m model.Master, binary string) ([]string, e
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.WaitDelay = time.Second
 	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", m.PID)); err == nil {
 		cmd.Dir = cwd
 	}
@@ -133,8 +172,12 @@ func (r *Runner) Install(ctx context.Context, in model.Instance, candidate strin
 	if err != nil {
 		return in, Installed{}, err
 	}
-	if err := checkCandidate(ctx, candidate); err != nil {
-		return in, Installed{}, &StepError{Step: step, Refused: true, Reason: err.Error()}
+	candidate, err = absCandidate(candidate)
+	if err == nil {
+		err = checkCandidate(ctx, candidate)
+	}
+	if err != nil {
+		return in, Installed{}, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
 	}
 	m := in.Masters[0]
 	got, err := installBinary(m.PID, in.Binary, candidate)
@@ -147,7 +190,7 @@ func (r *Runner) Install(ctx context.Context, in model.Instance, candidate strin
 	}
 	if err != nil {
 		// The rename is the last thing installBinary does: if it failed, nothing changed.
-		return in, got, &StepError{Step: step, Refused: true, Reason: err.Error()}
+		return in, got, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
 	}
 	r.emit(Event{Step: step, Kind: "done", ElapsedMS: since(start), Message: fmt.Sprintf(
 		"%s installed as %s (sha256 %.12s); the running binary is kept as %s (sha256 %.12s)",
@@ -171,7 +214,7 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines}
 	}
 	log := followLog(in.ErrorLog)
-	if err := r.send(in, model.ActUpgrade, old.Process, syscall.SIGUSR2); err != nil {
+	if err := r.send(ctx, in, model.ActUpgrade, old.Process, syscall.SIGUSR2); err != nil {
 		return in, err
 	}
 	var newPID int
@@ -223,7 +266,8 @@ func startFailed(line string) bool {
 }
 
 // Drain sends WINCH to the old master and waits until none of its workers accepts; with
-// untilGone, until its children are all gone. The new master must stay up meanwhile.
+// untilGone, until its children are all gone. The new master must stay up meanwhile. Progress
+// events name each draining worker and how long it has drained.
 func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (model.Instance, error) {
 	const step = "drain"
 	start := time.Now()
@@ -233,42 +277,19 @@ func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (
 	}
 	old, nw := in.Masters[0], *in.New()
 	log := followLog(in.ErrorLog)
-	if err := r.send(in, model.ActDrain, old.Process, syscall.SIGWINCH); err != nil {
+	if err := r.send(ctx, in, model.ActDrain, old.Process, syscall.SIGWINCH); err != nil {
 		return in, err
 	}
-	fail := func(format string, args ...any) error {
-		return &StepError{Step: step, Reason: fmt.Sprintf(format, args...), Log: log.last(20)}
-	}
-	left := -1
-	check := func(all bool) func(model.Instance, error) (bool, error) {
-		return func(cur model.Instance, err error) (bool, error) {
-			log.read()
-			if err != nil || cur.Masters[0].PID != old.PID {
-				return false, fail("the old master %d is gone", old.PID)
-			}
-			if n := cur.New(); n == nil || n.PID != nw.PID {
-				return false, fail("the new master %d exited while the old workers drained", nw.PID)
-			}
-			o := cur.Masters[0]
-			if len(o.Children) != left {
-				left = len(o.Children)
-				r.emit(Event{Step: step, Kind: "progress", Phase: cur.Phase.String(), ElapsedMS: since(start),
-					Message: fmt.Sprintf("old master %d: %d children left, %d still accepting", o.PID, left, o.ActiveWorkers())})
-			}
-			if all {
-				return len(o.Children) == 0, nil
-			}
-			return o.ActiveWorkers() == 0, nil
-		}
-	}
-	in, err = r.await(ctx, in, r.ReadyTimeout, check(false))
+	w := &drainWatch{r: r, old: old.PID, nw: nw.PID, log: log, start: start}
+	in, err = r.await(ctx, in, r.ReadyTimeout, w.check(false))
 	if errors.Is(err, errWaitTimeout) {
-		err = fail("the old workers still accept %s after SIGWINCH: nginx ignored it", r.ReadyTimeout)
+		err = w.fail("the old workers still accept %s after SIGWINCH: nginx ignored it", r.ReadyTimeout)
 	}
 	if err == nil && untilGone {
-		in, err = r.await(ctx, in, r.DrainTimeout, check(true))
+		in, err = r.await(ctx, in, r.DrainTimeout, w.check(true))
 		if errors.Is(err, errWaitTimeout) {
-			err = fail("%d old processes still drain after %s: long-lived connections hold them", len(in.Masters[0].Children), r.DrainTimeout)
+			err = w.fail("%d old processes still drain after %s: long-lived connections hold them (%s)",
+				len(in.Masters[0].Children), r.DrainTimeout, drainState(in.Masters[0], time.Now()))
 		}
 	}
 	if err != nil {
@@ -277,6 +298,68 @@ func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (
 	r.emit(Event{Step: step, Kind: "done", Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("old master %d stopped accepting; the new master %d serves alone", old.PID, nw.PID)})
 	return in, nil
+}
+
+// drainWatch follows the old master's children after WINCH.
+type drainWatch struct {
+	r        *Runner
+	old, nw  int
+	log      *logSince
+	start    time.Time
+	lastMsg  string
+	lastSent time.Time
+}
+
+func (w *drainWatch) fail(format string, args ...any) error {
+	return &StepError{Step: "drain", Reason: fmt.Sprintf(format, args...), Log: w.log.last(20)}
+}
+
+// check is the wait condition: no old worker accepts, or (all) no old child is left.
+func (w *drainWatch) check(all bool) func(model.Instance, error) (bool, error) {
+	return func(cur model.Instance, err error) (bool, error) {
+		w.log.read()
+		if err != nil || cur.Masters[0].PID != w.old {
+			return false, w.fail("the old master %d is gone", w.old)
+		}
+		if n := cur.New(); n == nil || n.PID != w.nw {
+			return false, w.fail("the new master %d exited while the old workers drained; roll back to restart the old workers", w.nw)
+		}
+		o := cur.Masters[0]
+		w.progress(cur)
+		if all {
+			return len(o.Children) == 0, nil
+		}
+		return o.ActiveWorkers() == 0, nil
+	}
+}
+
+// progress emits the drain state when it changed, and once a second while workers drain.
+func (w *drainWatch) progress(cur model.Instance) {
+	now := time.Now()
+	o := cur.Masters[0]
+	key := fmt.Sprintf("%d/%d", len(o.Children), o.ActiveWorkers())
+	if key == w.lastMsg && (len(o.Children) == 0 || now.Sub(w.lastSent) < time.Second) {
+		return
+	}
+	w.lastMsg, w.lastSent = key, now
+	w.r.emit(Event{Step: "drain", Kind: "progress", PID: o.PID, Phase: cur.Phase.String(), ElapsedMS: since(w.start),
+		Message: drainState(o, now)})
+}
+
+// drainState says what is left of the old master's children: each draining worker with how long
+// it has drained (a long-lived connection holds it), and how many still accept.
+func drainState(o model.Master, now time.Time) string {
+	var draining []string
+	for _, c := range o.Children {
+		if c.ShuttingDown {
+			draining = append(draining, fmt.Sprintf("%s %d for %s", c.Role, c.PID, now.Sub(c.DrainingSince).Round(100*time.Millisecond)))
+		}
+	}
+	msg := fmt.Sprintf("old master %d: %d children left, %d still accepting", o.PID, len(o.Children), o.ActiveWorkers())
+	if len(draining) > 0 {
+		msg += "; draining: " + strings.Join(draining, ", ")
+	}
+	return msg
 }
 
 // Commit sends QUIT to the old master and waits until it is gone and nginx.pid.oldbin removed.
@@ -289,7 +372,7 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 	}
 	old, nw := in.Masters[0], *in.New()
 	log := followLog(in.ErrorLog)
-	if err := r.send(in, model.ActCommit, old.Process, syscall.SIGQUIT); err != nil {
+	if err := r.send(ctx, in, model.ActCommit, old.Process, syscall.SIGQUIT); err != nil {
 		return in, err
 	}
 	fail := func(format string, args ...any) error {
@@ -306,7 +389,8 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 		return cur.Masters[0].PID == nw.PID && cur.OldbinPID == 0, nil
 	})
 	if errors.Is(err, errWaitTimeout) {
-		err = fail("the old master %d is still there after %s", old.PID, r.DrainTimeout+r.StopTimeout)
+		err = fail("the old master %d is still there %s after SIGQUIT; it exits once its children are gone",
+			old.PID, r.DrainTimeout+r.StopTimeout)
 	}
 	if err != nil {
 		return in, wrapCtx(err, step, log)
@@ -314,118 +398,6 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("old master %d is gone; master %d serves the new binary", old.PID, nw.PID)})
 	return in, nil
-}
-
-// Rollback returns to the old binary from whatever step was reached: SIGHUP to the old master
-// if none of its workers accepts (so it starts them again), then SIGQUIT to the new master
-// (SIGTERM if it lingers), a wait until nginx.pid names the old master again, and the old binary
-// file restored. With one master left, only the binary file is restored.
-func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instance, error) {
-	const step = "rollback"
-	start := time.Now()
-	cur, err := r.Scanner.Refresh(in)
-	if err != nil {
-		return in, &StepError{Step: step, Refused: true, Reason: err.Error()}
-	}
-	in = cur
-	if in.New() == nil {
-		return r.RestoreBinary(in)
-	}
-	old, nw := in.Masters[0], *in.New()
-	log := followLog(in.ErrorLog)
-	fail := func(format string, args ...any) error {
-		return &StepError{Step: step, Reason: fmt.Sprintf(format, args...), Log: log.last(20)}
-	}
-	if model.NeedsHUP(old) {
-		if err := r.send(in, model.ActRollback, old.Process, syscall.SIGHUP); err != nil {
-			return in, err
-		}
-		in, err = r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
-			log.read()
-			if err != nil || cur.Masters[0].PID != old.PID {
-				return false, fail("the old master %d is gone", old.PID)
-			}
-			return cur.Masters[0].ActiveWorkers() > 0, nil
-		})
-		if errors.Is(err, errWaitTimeout) {
-			err = fail("the old master %d started no workers %s after SIGHUP", old.PID, r.ReadyTimeout)
-		}
-		if err != nil {
-			return in, wrapCtx(err, step, log)
-		}
-		r.emit(Event{Step: step, Kind: "progress", PID: old.PID, ElapsedMS: since(start),
-			Message: fmt.Sprintf("old master %d runs %d workers again", old.PID, in.Masters[0].ActiveWorkers())})
-	}
-	if in, err = r.stopNew(ctx, in, nw, log); err != nil {
-		return in, wrapCtx(err, step, log)
-	}
-	in, err = r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
-		return err == nil && cur.New() == nil && cur.PidFilePID == old.PID, nil
-	})
-	if errors.Is(err, errWaitTimeout) {
-		err = fail("%s does not name the old master %d again", in.PidFile, old.PID)
-	}
-	if err != nil {
-		return in, wrapCtx(err, step, log)
-	}
-	r.emit(Event{Step: step, Kind: "progress", PID: old.PID, ElapsedMS: since(start),
-		Message: fmt.Sprintf("new master %d is gone; %s names the old master %d again", nw.PID, in.PidFile, old.PID)})
-	in, err = r.RestoreBinary(in)
-	if err != nil {
-		return in, err
-	}
-	r.emit(Event{Step: step, Kind: "done", PID: old.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
-		Message: fmt.Sprintf("rolled back: master %d serves the old binary", old.PID)})
-	return in, nil
-}
-
-// stopNew asks the new master to quit, and terminates it if it lingers.
-func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master, log *logSince) (model.Instance, error) {
-	gone := func(cur model.Instance, err error) (bool, error) {
-		log.read()
-		if err != nil {
-			return false, &StepError{Step: "rollback", Reason: "no master of the instance is left", Log: log.last(20)}
-		}
-		n := cur.New()
-		return n == nil || n.PID != nw.PID, nil
-	}
-	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGTERM} {
-		if err := r.send(in, model.ActRollback, nw.Process, sig); err != nil {
-			if errors.Is(err, ErrProcessGone) {
-				return in, nil
-			}
-			return in, err
-		}
-		var err error
-		if in, err = r.await(ctx, in, r.StopTimeout, gone); !errors.Is(err, errWaitTimeout) {
-			return in, err
-		}
-	}
-	return in, &StepError{Step: "rollback", Reason: fmt.Sprintf("the new master %d is still running after SIGQUIT and SIGTERM", nw.PID), Log: log.last(20)}
-}
-
-// RestoreBinary puts the binary the (old) master runs back on disk if another file is there.
-func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
-	m := in.Masters[0]
-	restored, err := restoreBinary(m.PID, in.Binary)
-	if !restored && err == nil {
-		return in, nil
-	}
-	entry := AuditEntry{Instance: in.Key(), Action: "restore", PID: m.PID, StartTicks: m.StartTicks, Result: "restored"}
-	if err != nil {
-		entry.Result, entry.Error = "failed", err.Error()
-	}
-	_ = r.Audit.Record(entry)
-	if err != nil {
-		return in, &StepError{Step: "rollback", Reason: err.Error()}
-	}
-	r.emit(Event{Step: "rollback", Kind: "progress", PID: m.PID,
-		Message: fmt.Sprintf("%s restored from the binary master %d runs", in.Binary, m.PID)})
-	cur, err := r.Scanner.Refresh(in)
-	if err != nil {
-		return in, nil
-	}
-	return cur, nil
 }
 
 // relabel renames the step of a refusal (the checks of preflight reuse install's verdict).
@@ -442,7 +414,7 @@ func relabel(err error, step string) error {
 // wrapCtx turns a cancelled wait into a step error that quotes the log.
 func wrapCtx(err error, step string, log *logSince) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &StepError{Step: step, Reason: "interrupted while waiting", Log: log.last(20)}
+		return &StepError{Step: step, Reason: "interrupted while waiting", Log: log.last(20), Err: err}
 	}
 	return err
 }
