@@ -175,53 +175,66 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 		}
 	}
 	old := in.Masters[0]
-	in, err = r.Start(ctx, in)
-	if err == nil {
-		h.res.NewPID = in.New().PID
-		winched := time.Now()
-		in, err = r.Drain(ctx, in, true)
-		if err == nil && opts.Probe != nil {
-			err = opts.Probe.FailuresSince(winched)
+	if in, err = h.startAndDrain(ctx, r, in); err == nil {
+		if opts.StopAfterDrain {
+			return h.finish("drained", in, nil)
 		}
-	}
-	if err == nil && opts.StopAfterDrain {
-		return h.finish("drained", in, nil)
-	}
-	if err == nil {
 		if in, err = r.Commit(ctx, in); err == nil {
 			return h.finish("committed", in, nil)
 		}
-		// The old master may already be on its way out: a rollback is only possible while it lives.
+		if !IsRefused(err) {
+			return h.finish("failed", in, fmt.Errorf("%v; SIGQUIT reached the old master %d, so there is no going back: "+
+				"check `hotdeploy status` until it is gone", err, old.PID))
+		}
 	}
 	if IsRefused(err) && in.New() == nil && !in.BinaryDiffers {
 		return h.finish("refused", in, err)
 	}
-	return h.recover(context.WithoutCancel(ctx), r, in, old, err)
+	return h.rollBackAfter(context.WithoutCancel(ctx), r, in, old, err)
 }
 
-// recover rolls back after a failed step, unless --no-auto-rollback.
-func (h *headless) recover(ctx context.Context, r *Runner, in model.Instance, old model.Master, cause error) int {
-	if h.opts.NoAutoRollback {
-		return h.finish("failed", in, fmt.Errorf("%v; not rolled back (--no-auto-rollback): roll back with `hotdeploy rollback --yes`", cause))
+// startAndDrain starts the new binary and drains the old workers, then consults the probe.
+func (h *headless) startAndDrain(ctx context.Context, r *Runner, in model.Instance) (model.Instance, error) {
+	in, err := r.Start(ctx, in)
+	if err != nil {
+		return in, err
 	}
+	h.res.NewPID = in.New().PID
+	winched := time.Now()
+	if in, err = r.Drain(ctx, in, true); err != nil {
+		return in, err
+	}
+	if h.opts.Probe != nil {
+		if err := h.opts.Probe.FailuresSince(winched); err != nil {
+			return in, &StepError{Step: "probe", Reason: fmt.Sprintf("requests failed after SIGWINCH: %v", err), Err: err}
+		}
+	}
+	return in, nil
+}
+
+// rollBackAfter rolls back after a failed step, unless --no-auto-rollback.
+func (h *headless) rollBackAfter(ctx context.Context, r *Runner, in model.Instance, old model.Master, cause error) int {
 	if cur, err := r.Scanner.Refresh(in); err == nil {
 		in = cur
 	}
+	if h.opts.NoAutoRollback {
+		return h.finish("failed", in, fmt.Errorf("%w; not rolled back (--no-auto-rollback): "+
+			"roll back with `hotdeploy rollback --yes`, or go on from the dashboard", cause))
+	}
 	if in.Masters[0].PID != old.PID {
-		return h.finish("failed", in, fmt.Errorf("%v; the old master %d is gone, so there is nothing to roll back to", cause, old.PID))
+		return h.finish("failed", in, fmt.Errorf("%w; the old master %d is gone, so there is nothing to roll back to", cause, old.PID))
 	}
 	h.event(Event{Time: time.Now(), Step: "rollback", Kind: "start", Message: "rolling back: " + cause.Error()})
 	in, err := r.Rollback(ctx, in)
 	if err != nil {
-		return h.finish("failed", in, fmt.Errorf("%v; then the rollback failed: %v", cause, err))
+		return h.finish("failed", in, fmt.Errorf("%v; then the rollback failed: %w", cause, err))
 	}
-	h.res.Log = nil
-	code := h.finish("rolled-back", in, cause)
-	return code
+	return h.finish("rolled-back", in, cause)
 }
 
 // Rollback runs `hotdeploy rollback`: back to the old binary from whatever phase; in idle, it
-// restores the binary file if one was installed but not started.
+// restores the binary file if one was installed but not started. Once started it is not
+// interrupted: a half-done rollback is worse than a finished one, and every wait is bounded.
 func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	h, r, err := newHeadless(opts, out)
 	if err != nil {
@@ -234,8 +247,8 @@ func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	h.res.OldPID = in.Masters[0].PID
 	if nw := in.New(); nw != nil {
 		h.res.NewPID = nw.PID
-	} else if !in.BinaryDiffers {
-		return h.finish("refused", in, errors.New("no upgrade is running and the binary on disk is the one running: nothing to roll back"))
+	} else if err := somethingToRestore(in); err != nil {
+		return h.finish("refused", in, err)
 	}
 	if v := model.Check(in, model.Context{}, model.ActRollback); !v.Allowed && in.New() != nil {
 		return h.finish("refused", in, errors.New(v.Reason))
@@ -243,7 +256,19 @@ func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	if in, err = r.Rollback(context.WithoutCancel(ctx), in); err != nil {
 		return h.finish("failed", in, err)
 	}
-	h.res.Result = "rolled-back"
 	h.finish("rolled-back", in, nil)
 	return ExitDone
+}
+
+// somethingToRestore says why a rollback with no new master running would have nothing to do.
+func somethingToRestore(in model.Instance) error {
+	m := in.Masters[0]
+	same, err := binaryIsRunning(m.PID, in.Binary)
+	switch {
+	case err != nil:
+		return err
+	case same || !in.BinaryDiffers:
+		return fmt.Errorf("no upgrade is running and %s holds the binary master %d runs: nothing to roll back", in.Binary, m.PID)
+	}
+	return nil
 }

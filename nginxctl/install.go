@@ -43,12 +43,9 @@ func installBinary(masterPID int, binary, candidate string) (Installed, error) {
 
 // restoreBinary puts the binary the master runs back at binary, unless it is already there.
 func restoreBinary(masterPID int, binary string) (bool, error) {
-	running, err := statID(fmt.Sprintf("/proc/%d/exe", masterPID))
-	if err != nil {
-		return false, fmt.Errorf("read the binary of master %d: %w", masterPID, err)
-	}
-	if onDisk, err := statID(binary); err == nil && onDisk.sameFile(running) {
-		return false, nil
+	same, err := binaryIsRunning(masterPID, binary)
+	if err != nil || same {
+		return false, err
 	}
 	mode := os.FileMode(0o755)
 	if st, err := os.Stat(binary); err == nil {
@@ -58,6 +55,45 @@ func restoreBinary(masterPID int, binary string) (bool, error) {
 		return false, fmt.Errorf("restore %s from master %d: %w", binary, masterPID, err)
 	}
 	return true, nil
+}
+
+// binaryIsRunning tells whether the file at binary is the one the master runs: the same inode,
+// or the same bytes. A restore has to copy (the replaced inode cannot be linked back), so after
+// a rollback the inodes differ while the content is the old binary's.
+func binaryIsRunning(masterPID int, binary string) (bool, error) {
+	exe := fmt.Sprintf("/proc/%d/exe", masterPID)
+	running, err := statID(exe)
+	if err != nil {
+		return false, fmt.Errorf("read the binary of master %d: %w", masterPID, err)
+	}
+	onDisk, err := statID(binary)
+	switch {
+	case err != nil:
+		return false, nil // nothing there: restoring puts it back
+	case onDisk.sameFile(running):
+		return true, nil
+	case onDisk.size != running.size:
+		return false, nil
+	}
+	a, err := fileSHA256(exe)
+	if err != nil {
+		return false, fmt.Errorf("read the binary of master %d: %w", masterPID, err)
+	}
+	b, err := fileSHA256(binary)
+	return err == nil && a == b, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // atomicCopy copies src to dst through a temporary file in dst's directory, synced before the
