@@ -75,7 +75,7 @@ func (c *confirm) view(s Styles, width int) string {
 	if c.action == model.ActInstall {
 		line(s.Value, "candidate: "+c.candidate)
 	}
-	line(s.Value, c.plan.Effect)
+	line(s.Value, capitalize(c.plan.Effect))
 	if c.plan.Irreversible != "" {
 		line(s.Danger, "Cannot be undone: "+c.plan.Irreversible+".")
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/hotdeploy/hotdeploy/model"
 )
@@ -63,7 +64,16 @@ func (m Model) hints() string {
 		cl.SetHelp("esc/?", "close help")
 		return m.help.ShortHelpView([]key.Binding{cl, k.Quit})
 	}
-	s := m.styles
+	line := m.actionHints(true)
+	if ansi.StringWidth(line) > m.width {
+		line = m.actionHints(false) // dimmed keys without their words
+	}
+	return line
+}
+
+// actionHints renders the footer keys; dimWords false shows refused keys by their letter only.
+func (m Model) actionHints(dimWords bool) string {
+	s, k := m.styles, m.keys
 	var parts []string
 	for _, b := range k.ShortHelp() {
 		if !b.Enabled() {
@@ -72,7 +82,10 @@ func (m Model) hints() string {
 		h := b.Help()
 		a, isAction := k.actionFor(b.Keys()[0])
 		if isAction && !m.verdict(a).Allowed {
-			text := h.Key + " " + h.Desc
+			text := h.Key
+			if dimWords {
+				text += " " + h.Desc
+			}
 			if s.Plain {
 				text = "(" + text + ")"
 			}

@@ -57,6 +57,9 @@ func (m Model) scanCmd() tea.Cmd {
 	src, path, seq := m.deps.Source, m.logPath, m.loop
 	return func() tea.Msg {
 		snap, err := src.Scan()
+		if path == "" && len(snap.Instances) == 1 {
+			path = snap.Instances[0].ErrorLog // the first scan: show the log at once
+		}
 		return scanMsg{snap: snap, err: err, lines: src.LogLines(path), path: path, seq: seq}
 	}
 }
@@ -147,7 +150,9 @@ func (m *Model) appendLog(path string, lines []string) {
 	if path != m.logPath || len(lines) == 0 {
 		return
 	}
-	m.log = append(m.log, lines...)
+	for _, l := range lines {
+		m.log = append(m.log, shortLogLine(l))
+	}
 	if len(m.log) > logKeep {
 		m.log = append([]string(nil), m.log[len(m.log)-logKeep:]...)
 	}

@@ -163,7 +163,7 @@ func renderSteps(s Styles, lines []stepLine, width int) string {
 		case statePending:
 			st = s.Muted
 		}
-		text := fit(mark+" "+l.label, 19) + " " + l.detail
+		text := fit(mark+" "+l.label, 18) + " " + l.detail
 		b.WriteByte('\n')
 		b.WriteString(st.Render(fit(text, width)))
 	}

@@ -128,17 +128,16 @@ func orDash(s string) string {
 	return s
 }
 
-// tableRows lists the processes master by master. When they do not fit in max rows, each master
+// tableRows lists the processes master by master. When they do not fit in limit rows, each master
 // keeps its own row and a share of its children, and a summary line stands for the rest.
-func tableRows(in model.Instance, now time.Time, max int) []tableRow {
+func tableRows(in model.Instance, now time.Time, limit int) []tableRow {
 	need := 0
 	for _, m := range in.Masters {
 		need += 1 + len(m.Children)
 	}
 	share := -1
-	if need > max && len(in.Masters) > 0 {
-		share = (max - 2*len(in.Masters)) / len(in.Masters)
-		share = maxInt(share, 0)
+	if need > limit && len(in.Masters) > 0 {
+		share = max((limit-2*len(in.Masters))/len(in.Masters), 0)
 	}
 	var rows []tableRow
 	for i := range in.Masters {
@@ -164,25 +163,37 @@ func tableRows(in model.Instance, now time.Time, max int) []tableRow {
 	return rows
 }
 
+// summarize names what a summary line stands for: "└ … 3 more: 1 worker, cache-manager, ...".
 func summarize(rest []model.Process, n int) string {
-	draining := 0
+	var workers, draining int
+	var others []string
 	for _, p := range rest {
-		if p.ShuttingDown {
+		switch {
+		case p.Role != model.RoleWorker:
+			others = append(others, p.Role.String())
+		case p.ShuttingDown:
 			draining++
+			workers++
+		default:
+			workers++
 		}
 	}
-	s := fmt.Sprintf("└ … %d more", n)
-	if draining > 0 {
-		s += fmt.Sprintf(" (%d draining)", draining)
+	parts := others
+	if workers > 0 {
+		w := fmt.Sprintf("%d worker%s", workers, plural(workers))
+		if draining > 0 {
+			w += fmt.Sprintf(" (%d draining)", draining)
+		}
+		parts = append([]string{w}, others...)
 	}
-	return s + ": make the window taller to see them"
+	return fmt.Sprintf("└ … %d more: %s", n, strings.Join(parts, ", "))
 }
 
-func maxInt(a, b int) int {
-	if a > b {
-		return a
+func plural(n int) string {
+	if n == 1 {
+		return ""
 	}
-	return b
+	return "s"
 }
 
 // renderTable draws the process table in width x height cells (header row included).

@@ -9,8 +9,14 @@ import (
 	"github.com/hotdeploy/hotdeploy/nginxctl"
 )
 
-// stepsWidth is the width of the step list beside the error log.
-const stepsWidth = 36
+// stepsWidth is the width of the step list beside the error log: narrow on a small screen, so
+// the log keeps room for its messages.
+func stepsWidth(w int) int {
+	if w < 100 {
+		return 32
+	}
+	return 36
+}
 
 // View draws the whole screen from the model alone: no I/O happens here.
 func (m Model) View() string {
@@ -27,6 +33,9 @@ func (m Model) View() string {
 		body = m.renderPicker(w, bodyH)
 	case !m.hasInst:
 		body = m.renderNoInstance(w)
+		if m.mode == modeConfirm && m.dialog != nil {
+			body += "\n" + m.dialog.view(m.styles, w) // it says the target is gone
+		}
 	default:
 		body = m.renderDashboard(w, bodyH)
 	}
@@ -119,8 +128,9 @@ func (m Model) lowerPanel(w int) (string, int, bool) {
 
 // renderPanels puts the step list beside the error log (or a result panel) in w x h cells.
 func (m Model) renderPanels(w, h int) string {
-	steps := renderSteps(m.styles, m.steps(), stepsWidth)
-	rightW := w - stepsWidth - 2
+	sw := stepsWidth(w)
+	steps := renderSteps(m.styles, m.steps(), sw)
+	rightW := w - sw - 2
 	if rightW < 24 {
 		return steps
 	}
@@ -130,7 +140,7 @@ func (m Model) renderPanels(w, h int) string {
 	} else {
 		right = renderLog(m.styles, m.logPath, m.log, rightW, h)
 	}
-	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, stepsWidth, h), "  ", right)
+	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h), "  ", right)
 }
 
 func targetText(t nginxctl.Target) string {

@@ -1,0 +1,506 @@
+package ui
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+)
+
+// run executes a command as bubbletea would and returns its message (nil for none).
+func run(cmd tea.Cmd) tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	return cmd()
+}
+
+func TestQuitLeavesNginxAlone(t *testing.T) {
+	for _, k := range []string{"q", "ctrl+c"} {
+		m, _, act := newModel(t, Options{}, bothServingInstance())
+		_, cmd := press(t, m, k)
+		if _, ok := run(cmd).(tea.QuitMsg); !ok {
+			t.Errorf("%s: want tea.Quit", k)
+		}
+		if calls := act.called(); len(calls) != 0 {
+			t.Errorf("%s: quitting ran %v", k, calls)
+		}
+	}
+}
+
+func TestDisallowedKeyShowsReasonUntilNextKey(t *testing.T) {
+	m, _, act := newModel(t, Options{}, idleInstance())
+	m, _ = press(t, m, "u")
+	if m.mode != modeNormal || m.dialog != nil {
+		t.Fatalf("u on the running binary opened mode %d", m.mode)
+	}
+	if m.flash == nil || !m.flash.isErr || !strings.Contains(m.flash.text, "is the one already running") {
+		t.Fatalf("flash = %+v, want the verdict's reason", m.flash)
+	}
+	if !strings.Contains(m.View(), "is the one already running") {
+		t.Errorf("the reason is not on screen:\n%s", m.View())
+	}
+	for _, k := range []string{"w", "c"} {
+		m, _ = press(t, m, k)
+		if want := model.Check(m.inst, model.Context{}, mustAction(t, m, k)).Reason; m.flash == nil || !strings.Contains(m.flash.text, want) {
+			t.Errorf("%s: flash = %+v, want %q", k, m.flash, want)
+		}
+	}
+	m, _ = press(t, m, "x")
+	if m.flash != nil {
+		t.Errorf("the next key did not clear the message: %+v", m.flash)
+	}
+	if calls := act.called(); len(calls) != 0 {
+		t.Errorf("refused keys ran %v", calls)
+	}
+}
+
+func mustAction(t *testing.T, m Model, k string) model.Action {
+	t.Helper()
+	a, ok := m.keys.actionFor(k)
+	if !ok {
+		t.Fatalf("%q is no action key", k)
+	}
+	return a
+}
+
+func TestDisallowedKeysAreDimmed(t *testing.T) {
+	m, _, _ := newModel(t, Options{}, idleInstance())
+	hints := m.hints()
+	for _, want := range []string{"i install", "t test", "(u start new)", "(w drain old)", "(c commit)", "? help", "q quit"} {
+		if !strings.Contains(hints, want) {
+			t.Errorf("idle hints %q lack %q", hints, want)
+		}
+	}
+	m, _, _ = newModel(t, Options{}, bothServingInstance())
+	hints = m.hints()
+	for _, want := range []string{"(i install)", "(u start new)", "w drain old", "c commit", "r rollback"} {
+		if !strings.Contains(hints, want) {
+			t.Errorf("both-serving hints %q lack %q", hints, want)
+		}
+	}
+	if strings.Contains(hints, "(w drain old)") {
+		t.Errorf("w is dimmed while allowed: %q", hints)
+	}
+}
+
+func TestDialogNamesSignalTargetAndDefaultsToNo(t *testing.T) {
+	m, _, act := newModel(t, Options{}, installedInstance())
+	m, _ = press(t, m, "u")
+	if m.mode != modeConfirm || m.dialog == nil || m.dialog.action != model.ActUpgrade {
+		t.Fatalf("u did not open the upgrade dialog (mode %d)", m.mode)
+	}
+	v := m.View()
+	for _, want := range []string{"SIGUSR2 to pid 1000", "nginx: master process /usr/sbin/nginx", "Nginx renames /run/nginx.pid", "[ No ]"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("dialog lacks %q:\n%s", want, v)
+		}
+	}
+	for _, k := range []string{"n", "esc", "x", "enter", "space", "Y", "u"} {
+		m2, _ := press(t, m, k)
+		if m2.mode != modeNormal || m2.dialog != nil {
+			t.Errorf("%s left the dialog open", k)
+		}
+		if m2.flash == nil || !strings.Contains(m2.flash.text, "cancelled: nothing was sent") {
+			t.Errorf("%s: flash = %+v", k, m2.flash)
+		}
+	}
+	if calls := act.called(); len(calls) != 0 {
+		t.Errorf("cancelled dialogs ran %v", calls)
+	}
+}
+
+func TestConfirmRunsOneActionAtATime(t *testing.T) {
+	m, _, act := newModel(t, Options{}, bothServingInstance())
+	m, cmd := press(t, m, "w", "y")
+	if m.busy == nil || m.busy.action != model.ActDrain {
+		t.Fatalf("y did not start the drain")
+	}
+	if m.verdict(model.ActCommit).Allowed {
+		t.Errorf("commit allowed while the drain runs")
+	}
+	m, _ = press(t, m, "c")
+	if m.mode != modeNormal || m.flash == nil || !strings.Contains(m.flash.text, "still running") {
+		t.Errorf("c while busy: mode %d flash %+v", m.mode, m.flash)
+	}
+	msg := run(cmd)
+	done, ok := msg.(stepDoneMsg)
+	if !ok {
+		t.Fatalf("the step command returned %T", msg)
+	}
+	if calls := act.called(); len(calls) != 1 || calls[0].action != model.ActDrain || calls[0].target != 1000 {
+		t.Fatalf("actor calls %v, want one drain of instance 1000", calls)
+	}
+	m, cmd = updateCmd(t, m, done)
+	if m.busy != nil {
+		t.Errorf("still busy after the step finished")
+	}
+	if cmd == nil {
+		t.Errorf("a finished step does not re-read the instance at once")
+	}
+}
+
+func TestCommitDialogWarnsWhenBothServe(t *testing.T) {
+	m, _, _ := newModel(t, Options{}, bothServingInstance())
+	m, _ = press(t, m, "c")
+	v := m.View()
+	for _, want := range []string{"SIGQUIT to pid 1000", "Cannot be undone", "Warning: the old workers were not drained"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("commit dialog lacks %q:\n%s", want, v)
+		}
+	}
+	m, _, _ = newModel(t, Options{}, oldDrainedInstance())
+	m, _ = press(t, m, "c")
+	if v := m.View(); strings.Contains(v, "Warning:") || !strings.Contains(v, "Cannot be undone") {
+		t.Errorf("commit from old-drained:\n%s", v)
+	}
+}
+
+func TestRollbackDialogSaysWhatCannotBeUndone(t *testing.T) {
+	m, _, _ := newModel(t, Options{}, oldDrainedInstance())
+	m, _ = press(t, m, "r")
+	v := m.View()
+	for _, want := range []string{"SIGHUP to pid 1000", "starts its workers again", "Cannot be undone"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("rollback dialog lacks %q:\n%s", want, v)
+		}
+	}
+}
+
+func TestReadOnlyHidesEveryAction(t *testing.T) {
+	m, _, act := newModel(t, Options{ReadOnly: true}, bothServingInstance())
+	hints := m.hints()
+	for _, k := range []string{"install", "test", "start new", "drain old", "commit", "rollback"} {
+		if strings.Contains(hints, k) {
+			t.Errorf("read-only footer shows %q: %q", k, hints)
+		}
+	}
+	for _, k := range []string{"i", "t", "u", "w", "c", "r"} {
+		m, _ = press(t, m, k)
+		if m.mode != modeNormal || m.flash == nil || !strings.Contains(m.flash.text, "read-only") {
+			t.Errorf("%s in read-only: mode %d flash %+v", k, m.mode, m.flash)
+		}
+	}
+	if calls := act.called(); len(calls) != 0 {
+		t.Errorf("read-only ran %v", calls)
+	}
+}
+
+func TestRollbackShownOnlyWhileOldMasterLives(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   model.Instance
+		want bool
+	}{
+		{"idle", idleInstance(), false},
+		{"installed", installedInstance(), false},
+		{"both-serving", bothServingInstance(), true},
+		{"old-draining", oldDrainingInstance(), true},
+		{"old-drained", oldDrainedInstance(), true},
+	} {
+		m, _, _ := newModel(t, Options{}, tc.in)
+		if got := strings.Contains(m.hints(), "rollback"); got != tc.want {
+			t.Errorf("%s: rollback shown = %v, want %v (%q)", tc.name, got, tc.want, m.hints())
+		}
+		if !tc.want {
+			m, _ = press(t, m, "r")
+			if m.flash == nil || !strings.Contains(m.flash.text, "no upgrade is running") {
+				t.Errorf("%s: r said %+v", tc.name, m.flash)
+			}
+		}
+	}
+}
+
+func TestDialogRefusesWhenTargetChanged(t *testing.T) {
+	changes := map[string]func() model.Instance{
+		"restarted": func() model.Instance {
+			in := installedInstance()
+			in.Masters[0].StartTicks++
+			return in
+		},
+		"phase": bothServingInstance,
+		"gone":  func() model.Instance { return model.Instance{} },
+	}
+	for name, change := range changes {
+		m, src, act := newModel(t, Options{}, installedInstance())
+		m, _ = press(t, m, "u")
+		if name == "gone" {
+			src.set()
+		} else {
+			src.set(change())
+		}
+		m = update(t, m, run(m.refreshCmd()))
+		if m.mode != modeConfirm || m.dialog == nil {
+			t.Fatalf("%s: a refresh closed the dialog", name)
+		}
+		if v := m.View(); !strings.Contains(v, "Target changed") {
+			t.Errorf("%s: dialog does not say the target changed:\n%s", name, v)
+		}
+		m, _ = press(t, m, "y")
+		if m.flash == nil || !m.flash.isErr || !strings.Contains(m.flash.text, "refused") {
+			t.Errorf("%s: y said %+v", name, m.flash)
+		}
+		if calls := act.called(); len(calls) != 0 {
+			t.Errorf("%s: a stale dialog ran %v", name, calls)
+		}
+	}
+}
+
+func TestRefreshGoesOnBehindDialog(t *testing.T) {
+	m, src, _ := newModel(t, Options{}, bothServingInstance())
+	m, _ = press(t, m, "w")
+	cmd := m.onTick(tickMsg{seq: m.loop})
+	if cmd == nil {
+		t.Fatal("no refresh under the dialog")
+	}
+	in := bothServingInstance()
+	in.Masters[1].Children[0].PID = 2099
+	src.set(in)
+	m, cmd = updateCmd(t, m, run(cmd))
+	if !strings.Contains(m.View(), "2099") {
+		t.Errorf("the table under the dialog did not refresh")
+	}
+	if cmd == nil {
+		t.Errorf("the refresh loop was not re-armed")
+	}
+	if m.dialog == nil || m.dialog.stale != "" {
+		t.Errorf("a new worker pid made the dialog stale: %+v", m.dialog)
+	}
+}
+
+func TestInstallAsksForPathThenConfirms(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, act := newModel(t, Options{NewBinary: "/does/not/exist"}, idleInstance())
+	m, _ = press(t, m, "i")
+	if m.mode != modeInput || m.input.Value() != "/does/not/exist" {
+		t.Fatalf("i: mode %d value %q, want the input prefilled from --new-binary", m.mode, m.input.Value())
+	}
+	m, cmd := press(t, m, "enter")
+	m = update(t, m, run(cmd))
+	if m.mode != modeInput || m.flash == nil || !m.flash.isErr {
+		t.Fatalf("a missing path: mode %d flash %+v", m.mode, m.flash)
+	}
+	m.input.SetValue(self)
+	m, cmd = press(t, m, "enter")
+	m = update(t, m, run(cmd))
+	if m.mode != modeConfirm || m.dialog == nil || m.dialog.action != model.ActInstall {
+		t.Fatalf("a valid path did not open the install dialog (mode %d, flash %+v)", m.mode, m.flash)
+	}
+	if v := m.View(); !strings.Contains(v, "candidate: "+self) || !strings.Contains(v, "/usr/sbin/nginx.old") {
+		t.Errorf("install dialog:\n%s", v)
+	}
+	_, cmd = press(t, m, "y")
+	run(cmd)
+	if calls := act.called(); len(calls) != 1 || calls[0].action != model.ActInstall || calls[0].candidate != self {
+		t.Errorf("actor calls %v", calls)
+	}
+}
+
+func TestInputEscCancels(t *testing.T) {
+	m, _, act := newModel(t, Options{NewBinary: "/x"}, idleInstance())
+	m, _ = press(t, m, "i", "n", "esc")
+	if m.mode != modeNormal || len(act.called()) != 0 {
+		t.Errorf("esc: mode %d calls %v", m.mode, act.called())
+	}
+}
+
+func TestConfigTestShowsOutputWithoutDialog(t *testing.T) {
+	m, _, act := newModel(t, Options{}, idleInstance())
+	act.result = StepResult{Lines: []string{"nginx: the configuration file /etc/nginx/nginx.conf syntax is ok",
+		"nginx: configuration file /etc/nginx/nginx.conf test is successful"}}
+	m, cmd := press(t, m, "t")
+	if m.mode != modeNormal {
+		t.Fatalf("t opened mode %d", m.mode)
+	}
+	m = update(t, m, run(cmd))
+	v := m.View()
+	if !strings.Contains(v, "config test passed") || !strings.Contains(v, "test is successful") {
+		t.Errorf("test output not shown:\n%s", v)
+	}
+	m, _ = press(t, m, "esc")
+	if m.output != nil {
+		t.Errorf("esc did not close the result panel")
+	}
+}
+
+func TestFailureShowsLogAndOffersRollback(t *testing.T) {
+	m, _, act := newModel(t, Options{}, bothServingInstance())
+	act.result = StepResult{Err: &nginxctl.StepError{Step: "drain", Reason: "the new master 2000 exited while the old workers drained",
+		Log: []string{"2026/01/02 03:04:05 [emerg] 2000#2000: bind() to 127.0.0.1:80 failed (98: Address in use)"}}}
+	m, cmd := press(t, m, "w", "y")
+	m = update(t, m, run(cmd))
+	v := m.View()
+	for _, want := range []string{"drain failed: the new master 2000 exited", "!! 03:04:05 [emerg] 2000: bind()", "press r to roll back"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("failure view lacks %q:\n%s", want, v)
+		}
+	}
+	if !m.verdict(model.ActRollback).Allowed {
+		t.Errorf("rollback not offered after a failure")
+	}
+	if steps := m.steps(); steps[3].state != stateFailed {
+		t.Errorf("drain step state %d, want failed", steps[3].state)
+	}
+}
+
+func TestNoInstanceKeepsRescanning(t *testing.T) {
+	m, src, _ := newModel(t, Options{})
+	if v := m.View(); !strings.Contains(v, "no nginx master is running") || !strings.Contains(v, "Rescanning") {
+		t.Fatalf("no-instance view:\n%s", v)
+	}
+	m, _ = press(t, m, "u")
+	if m.flash == nil || !strings.Contains(m.flash.text, "no nginx master") {
+		t.Errorf("u with no instance: %+v", m.flash)
+	}
+	src.set(idleInstance())
+	msg := run(m.onTick(tickMsg{seq: m.loop}))
+	if _, ok := msg.(scanMsg); !ok {
+		t.Fatalf("a tick with no instance ran %T, want a scan", msg)
+	}
+	m = update(t, m, msg)
+	if !m.hasInst || !strings.Contains(m.View(), "IDLE") {
+		t.Errorf("the instance that appeared is not shown:\n%s", m.View())
+	}
+}
+
+func TestGoneInstanceFallsBackToScan(t *testing.T) {
+	m, src, _ := newModel(t, Options{}, idleInstance())
+	src.set()
+	m = update(t, m, run(m.refreshCmd()))
+	if m.hasInst || !m.scanDue {
+		t.Fatalf("a vanished instance is still shown")
+	}
+	if _, ok := run(m.onTick(tickMsg{seq: m.loop})).(scanMsg); !ok {
+		t.Errorf("no scan after the instance vanished")
+	}
+}
+
+func TestStaleLoopResultsAreDropped(t *testing.T) {
+	m, src, _ := newModel(t, Options{}, bothServingInstance())
+	old := m.refreshCmd()
+	m.kick()
+	src.set(oldDrainingInstance())
+	m, cmd := updateCmd(t, m, run(old))
+	if cmd != nil {
+		t.Errorf("a result of a replaced loop re-armed it")
+	}
+	if m.onTick(tickMsg{seq: m.loop - 1}) != nil {
+		t.Errorf("a tick of a replaced loop read again")
+	}
+}
+
+func TestPickerChoosesAmongInstances(t *testing.T) {
+	a := idleInstance()
+	b := bothServingInstance()
+	b.PidFile = "/srv/site2/nginx.pid"
+	m, _, _ := newModel(t, Options{}, a, b)
+	if m.mode != modePicker {
+		t.Fatalf("two instances: mode %d, want the picker", m.mode)
+	}
+	if v := m.View(); !strings.Contains(v, "2 nginx instances") || !strings.Contains(v, "/srv/site2/nginx.pid") {
+		t.Errorf("picker:\n%s", v)
+	}
+	m, _ = press(t, m, "down", "enter")
+	if m.mode != modeNormal || m.inst.PidFile != "/srv/site2/nginx.pid" {
+		t.Fatalf("picked %q (mode %d)", m.inst.PidFile, m.mode)
+	}
+	m = update(t, m, run(m.scanCmd()))
+	if m.inst.PidFile != "/srv/site2/nginx.pid" || m.mode != modeNormal {
+		t.Errorf("a rescan lost the choice: %q", m.inst.PidFile)
+	}
+	if !strings.Contains(m.hints(), "p instances") {
+		t.Errorf("no way back to the picker: %q", m.hints())
+	}
+}
+
+func TestHiddenDetailsSayActionsNeedRoot(t *testing.T) {
+	in := idleInstance()
+	in.Hidden = []string{"/proc/1000/exe"}
+	in.Binary, in.BinaryVersion = "", ""
+	m, _, _ := newModel(t, Options{}, in)
+	v := m.View()
+	for _, want := range []string{"not root: cannot read /proc/1000/exe", "actions need root"} {
+		if !strings.Contains(strings.ReplaceAll(v, "\n", " "), want) {
+			t.Errorf("view lacks %q:\n%s", want, v)
+		}
+	}
+	m, _ = press(t, m, "i")
+	if m.flash == nil || !strings.Contains(m.flash.text, "not permitted") {
+		t.Errorf("i without root: %+v", m.flash)
+	}
+}
+
+func TestHelpShowsWhyKeysAreRefused(t *testing.T) {
+	m, _, _ := newModel(t, Options{}, idleInstance())
+	m, _ = press(t, m, "?")
+	if m.mode != modeHelp {
+		t.Fatalf("? opened mode %d", m.mode)
+	}
+	v := m.View()
+	for _, want := range []string{"KEYS", "not now: the binary at /usr/sbin/nginx is the one already running", "allowed now"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("help lacks %q:\n%s", want, v)
+		}
+	}
+	m, _ = press(t, m, "?")
+	if m.mode != modeNormal {
+		t.Errorf("? did not close the help")
+	}
+}
+
+func TestActionsDisabledWithoutAuditLog(t *testing.T) {
+	src := newFakeSource(bothServingInstance())
+	snap, _ := src.Scan()
+	m := New(Options{}, Deps{Source: src, ActorErr: "actions disabled: audit log /x: permission denied", Clock: fixedClock{t0}}, &snap)
+	m, _ = press(t, m, "w")
+	if m.mode != modeNormal || m.flash == nil || !strings.Contains(m.flash.text, "audit log") {
+		t.Errorf("w without an audit log: mode %d flash %+v", m.mode, m.flash)
+	}
+}
+
+func TestResizeKeepsScreenInBounds(t *testing.T) {
+	for _, in := range []model.Instance{idleInstance(), bothServingInstance(), manyWorkers(64)} {
+		m, _, _ := newModel(t, Options{}, in)
+		for _, size := range [][2]int{{80, 24}, {200, 50}, {60, 20}, {120, 40}} {
+			m = update(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			for _, mode := range []string{"", "c", "?"} {
+				mm := m
+				if mode != "" {
+					mm, _ = press(t, m, mode)
+				}
+				checkBounds(t, mm.View(), size[0], size[1])
+			}
+		}
+	}
+}
+
+func checkBounds(t *testing.T, v string, w, h int) {
+	t.Helper()
+	lines := strings.Split(v, "\n")
+	if len(lines) != h {
+		t.Errorf("%dx%d: %d lines", w, h, len(lines))
+	}
+	for i, l := range lines {
+		if n := lipglossWidth(l); n > w {
+			t.Errorf("%dx%d: line %d is %d wide: %q", w, h, i, n, l)
+		}
+	}
+}
+
+func TestErrorLogHighlightsCritical(t *testing.T) {
+	m, src, _ := newModel(t, Options{}, idleInstance())
+	src.logs = []string{"2026/01/02 03:04:05 [notice] 1000#1000: signal process started",
+		"2026/01/02 03:04:06 [crit] 1001#1001: *1 open() failed"}
+	m = update(t, m, run(m.refreshCmd()))
+	v := m.View()
+	if !strings.Contains(v, "03:04:05 [notice] 1000: signal process started") || !strings.Contains(v, "!! 03:04:06 [crit] 1001: *1 open()") {
+		t.Errorf("log tail:\n%s", v)
+	}
+}
