@@ -19,10 +19,14 @@ type procStat struct {
 	state      byte
 	ppid       int
 	session    int
+	flags      uint64 // field 9, the kernel's PF_* flags
 	cpuTicks   uint64 // utime + stime
 	startTicks uint64 // field 22: with the pid, a process's identity
 	rssPages   uint64
 }
+
+// pfForkNoExec is PF_FORKNOEXEC of include/linux/sched.h: fork sets it, execve clears it.
+const pfForkNoExec = 0x40
 
 // procReader reads small /proc files into one reused buffer. A scan of a few thousand processes
 // is dominated by these reads, so they avoid os.ReadFile's extra stat and allocations.
@@ -115,6 +119,7 @@ func parseStat(b []byte) (procStat, error) {
 	}
 	st.ppid = int(f[1])
 	st.session = int(f[3])
+	st.flags = f[6]
 	st.cpuTicks = f[11] + f[12]
 	st.startTicks = f[19]
 	st.rssPages = f[21]
@@ -124,9 +129,9 @@ func parseStat(b []byte) (procStat, error) {
 // parseInt reads a decimal that may be negative (tty fields); negatives come back as 0, which
 // is all the fields hotdeploy uses need.
 func parseInt(b []byte) (uint64, bool) {
-	if len(b) > 0 && b[0] == '-' {
-		_, ok := parseInt(b[1:])
-		return 0, ok
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
 	}
 	if len(b) == 0 {
 		return 0, false
@@ -137,6 +142,9 @@ func parseInt(b []byte) (uint64, bool) {
 			return 0, false
 		}
 		v = v*10 + uint64(c-'0')
+	}
+	if neg {
+		return 0, true
 	}
 	return v, true
 }

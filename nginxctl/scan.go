@@ -184,9 +184,9 @@ func (s *Scanner) readChildren(pid int, now time.Time) []model.Process {
 func (s *Scanner) assemble(root model.Process, kids func(pid int) []model.Process) model.Instance {
 	old := model.Master{Process: root}
 	var nw *model.Master
-	for _, c := range kids(root.PID) {
+	for _, c := range s.settle(kids(root.PID)) {
 		if c.Role == model.RoleMaster && nw == nil {
-			nw = &model.Master{Process: c, Children: kids(c.PID)}
+			nw = &model.Master{Process: c, Children: s.settle(kids(c.PID))}
 			continue
 		}
 		old.Children = append(old.Children, c)
@@ -197,6 +197,23 @@ func (s *Scanner) assemble(root model.Process, kids func(pid int) []model.Proces
 	}
 	s.complete(&in)
 	return in
+}
+
+// settle fixes the role of children that still carry their master's title. A worker keeps the
+// title "master process" from its fork until it renames itself, and would read as the new master
+// of an upgrade; but that new master exec'd its binary, which a worker never does. So a
+// master-titled child that has not exec'd is a process still starting: role unknown.
+func (s *Scanner) settle(ps []model.Process) []model.Process {
+	for i := range ps {
+		if ps[i].Role != model.RoleMaster {
+			continue
+		}
+		st, err := s.r.stat(ps[i].PID)
+		if err != nil || st.startTicks != ps[i].StartTicks || st.flags&pfForkNoExec != 0 {
+			ps[i].Role = model.RoleUnknown
+		}
+	}
+	return ps
 }
 
 // readProc reads one process: stat, title, owner.

@@ -21,28 +21,41 @@ type Target struct {
 // ErrBadTarget marks input errors about --pid and --pidfile (exit code 2).
 var ErrBadTarget = errors.New("bad target")
 
+// badTarget is an error that errors.Is reports as ErrBadTarget and that reads as its cause
+// alone: the operator sees "pid 42 is not running", not a category.
+type badTarget struct{ err error }
+
+func (e badTarget) Error() string        { return e.err.Error() }
+func (e badTarget) Unwrap() error        { return e.err }
+func (e badTarget) Is(target error) bool { return target == ErrBadTarget }
+
 // Resolve returns the instances the target names: exactly one for --pid or --pidfile, every
 // instance on the host otherwise.
 func (s *Scanner) Resolve(t Target) (model.Snapshot, error) {
 	if t.PID == 0 && t.PidFile == "" {
 		return s.Scan()
 	}
-	pid := t.PID
-	if t.PidFile != "" {
+	pid, pidFile := t.PID, t.PidFile
+	if pidFile != "" {
 		var err error
-		if pid, err = readPidFile(t.PidFile); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				err = fmt.Errorf("pid file %s does not exist", t.PidFile)
+		if pid, err = readPidFile(pidFile); errors.Is(err, fs.ErrNotExist) {
+			// From SIGUSR2 until the new master wrote it, nginx.pid is renamed to .oldbin.
+			if oldPID, errOld := readPidFile(pidFile + ".oldbin"); errOld == nil {
+				pid, pidFile, err = oldPID, pidFile+".oldbin", nil
+			} else {
+				err = fmt.Errorf("pid file %s does not exist", pidFile)
 			}
-			return model.Snapshot{}, fmt.Errorf("%w: %v", ErrBadTarget, err)
+		}
+		if err != nil {
+			return model.Snapshot{}, badTarget{err}
 		}
 	}
 	in, err := s.InstanceOf(pid)
 	if err != nil {
-		if t.PidFile != "" {
-			err = fmt.Errorf("pid file %s names pid %d: %v", t.PidFile, pid, err)
+		if pidFile != "" {
+			err = fmt.Errorf("pid file %s names pid %d: %v", pidFile, pid, err)
 		}
-		return model.Snapshot{}, fmt.Errorf("%w: %v", ErrBadTarget, err)
+		return model.Snapshot{}, badTarget{err}
 	}
 	return model.Snapshot{Taken: s.now(), Instances: []model.Instance{in}}, nil
 }
