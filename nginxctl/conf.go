@@ -90,7 +90,9 @@ func topLevel(text string) []directive {
 }
 
 // tokenize splits config text into words and the punctuation ; { }, dropping comments and
-// unquoting quoted words.
+// unquoting quoted words. As in nginx's ngx_conf_read_token, a quote or '#' means something only
+// at the start of a word, and a backslash escapes \" \' \\ \t \r \n while any other pair is kept as
+// written (a regex's "\." stays "\.").
 func tokenize(text string) []string {
 	var toks []string
 	var cur strings.Builder
@@ -109,15 +111,15 @@ func tokenize(text string) []string {
 			for i < len(text) && text[i] != '\n' {
 				i++
 			}
-		case c == '"' || c == '\'':
-			flush()
+		case (c == '"' || c == '\'') && !inWord:
 			j := i + 1
-			for j < len(text) && text[j] != c {
+			for ; j < len(text) && text[j] != c; j++ {
 				if text[j] == '\\' && j+1 < len(text) {
 					j++
+					writeEscaped(&cur, text[j])
+					continue
 				}
 				cur.WriteByte(text[j])
-				j++
 			}
 			inWord = true
 			flush()
@@ -127,15 +129,32 @@ func tokenize(text string) []string {
 			toks = append(toks, string(c))
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			flush()
+		case c == '\\' && i+1 < len(text):
+			i++
+			writeEscaped(&cur, text[i])
+			inWord = true
 		default:
-			if c == '\\' && i+1 < len(text) {
-				i++
-				c = text[i]
-			}
 			cur.WriteByte(c)
 			inWord = true
 		}
 	}
 	flush()
 	return toks
+}
+
+// writeEscaped writes the character that follows a backslash the way nginx unescapes it.
+func writeEscaped(b *strings.Builder, c byte) {
+	switch c {
+	case '"', '\'', '\\':
+		b.WriteByte(c)
+	case 't':
+		b.WriteByte('\t')
+	case 'r':
+		b.WriteByte('\r')
+	case 'n':
+		b.WriteByte('\n')
+	default:
+		b.WriteByte('\\')
+		b.WriteByte(c)
+	}
 }

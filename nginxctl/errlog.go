@@ -38,7 +38,12 @@ func (t *LogTail) Read() ([]string, error) {
 	if t.offset < 0 || size < t.offset {
 		t.offset = max(0, size-tailWindow)
 		t.partial = nil
-		skipFirst = t.offset > 0 // the window starts mid-line
+		// The window may start mid-line: begin one byte early and drop up to the first newline,
+		// which is then the rest of a cut line, or nothing when the window starts a line.
+		if t.offset > 0 {
+			t.offset--
+			skipFirst = true
+		}
 	}
 	if size == t.offset {
 		return nil, nil
