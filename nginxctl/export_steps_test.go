@@ -1,0 +1,17 @@
+package nginxctl
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/hotdeploy/hotdeploy/model"
+)
+
+// SignalRefForTest lets the external tests call the identity-checked signaller directly.
+var SignalRefForTest = signalRef
+
+// SendForTest lets the external tests send one signal the way a step does (identity check and
+// audit entry included).
+func (r *Runner) SendForTest(ctx context.Context, in model.Instance, a model.Action, p model.Process, sig syscall.Signal) error {
+	return r.send(ctx, in, a, p, sig)
+}

@@ -1,0 +1,166 @@
+package nginxctl_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgradetest"
+)
+
+// A rig is one real sandbox nginx with what the upgrade tests check around it: the binary's
+// hash before anything ran, the audit log, and the pids of the original master and workers.
+type rig struct {
+	t       *testing.T
+	sb      *nginxctl.Sandbox
+	workers int
+	audit   string
+	origSHA string
+	master  int
+	orig    model.Instance
+	scanner *nginxctl.Scanner
+	runner  *nginxctl.Runner
+	events  []nginxctl.Event
+}
+
+// newRig starts a daemonized sandbox nginx with the given number of workers.
+func newRig(t *testing.T, workers int) *rig {
+	t.Helper()
+	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: workers})
+	return rigFor(t, sb, workers)
+}
+
+// rigFor wraps a sandbox that is already serving.
+func rigFor(t *testing.T, sb *nginxctl.Sandbox, workers int) *rig {
+	t.Helper()
+	rg := &rig{t: t, sb: sb, workers: workers, audit: filepath.Join(t.TempDir(), "audit.log"),
+		origSHA: upgradetest.SHA256(t, sb.Binary), scanner: nginxctl.NewScanner()}
+	rg.orig = sandboxtest.Instance(t, sb)
+	rg.master = rg.orig.Masters[0].PID
+	audit, err := nginxctl.OpenAudit(rg.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg.runner = nginxctl.NewRunner(rg.scanner, audit)
+	rg.runner.Events = func(e nginxctl.Event) { rg.events = append(rg.events, e) }
+	return rg
+}
+
+// instance is the sandbox's instance as a fresh scanner sees it now.
+func (rg *rig) instance() model.Instance {
+	rg.t.Helper()
+	return sandboxtest.Instance(rg.t, rg.sb)
+}
+
+// opts returns headless options aimed at this sandbox by its pid file.
+func (rg *rig) opts(candidate string) nginxctl.HeadlessOptions {
+	return nginxctl.HeadlessOptions{Target: nginxctl.Target{PidFile: rg.sb.PidFile}, NewBinary: candidate,
+		JSON: true, AuditLog: rg.audit}
+}
+
+// waitPhase refreshes until the instance is in phase p.
+func (rg *rig) waitPhase(in model.Instance, p model.Phase) model.Instance {
+	rg.t.Helper()
+	return sandboxtest.WaitFor(rg.t, rg.scanner, in, 10*time.Second, p.String(),
+		func(in model.Instance) bool { return in.Phase == p })
+}
+
+// checkOldServes checks the original master serves alone with worker_processes accepting
+// workers (see upgradetest.CheckOldServes).
+func (rg *rig) checkOldServes(how string, draining int) model.Instance {
+	rg.t.Helper()
+	return upgradetest.CheckOldServes(rg.t, rg.sb, rg.master, rg.workers, draining, how)
+}
+
+// checkBinary checks the file on disk holds the content with that hash.
+func (rg *rig) checkBinary(how, wantSHA string) {
+	rg.t.Helper()
+	if got := upgradetest.SHA256(rg.t, rg.sb.Binary); got != wantSHA {
+		rg.t.Errorf("%s: %s has sha256 %.12s, want %.12s", how, rg.sb.Binary, got, wantSHA)
+	}
+}
+
+// auditEntries reads the audit log.
+func (rg *rig) auditEntries() []nginxctl.AuditEntry {
+	rg.t.Helper()
+	return upgradetest.AuditEntries(rg.t, rg.audit)
+}
+
+// signals lists the audit log's signals as "SIGNAME pid result".
+func (rg *rig) signals() []string {
+	rg.t.Helper()
+	return upgradetest.Signals(rg.t, rg.audit)
+}
+
+// checkNothingChanged is the check after a refusal: same master and workers, binary on disk
+// untouched, no backup written, no signal in the audit log.
+func (rg *rig) checkNothingChanged(how string) {
+	rg.t.Helper()
+	in := rg.instance()
+	if len(in.Masters) != 1 || in.Masters[0].PID != rg.master || in.Phase != model.PhaseIdle {
+		rg.t.Errorf("%s: instance changed: phase %s, masters %d", how, in.Phase, len(in.Masters))
+	} else if got, want := pidsOfWorkers(in.Masters[0]), pidsOfWorkers(rg.orig.Masters[0]); got != want {
+		rg.t.Errorf("%s: workers changed from %s to %s", how, want, got)
+	}
+	rg.checkBinary(how, rg.origSHA)
+	if _, err := os.Stat(rg.sb.Binary + ".old"); err == nil {
+		rg.t.Errorf("%s: a backup %s.old was written although nothing was installed", how, rg.sb.Binary)
+	}
+	if s := rg.signals(); len(s) > 0 {
+		rg.t.Errorf("%s: signals were sent: %v", how, s)
+	}
+}
+
+func pidsOfWorkers(m model.Master) string {
+	var ps []string
+	for _, w := range m.Workers() {
+		ps = append(ps, strconv.Itoa(w.PID))
+	}
+	return strings.Join(ps, ",")
+}
+
+// holdSlow opens a download of /slow.bin (rate-limited by the sandbox), reads its first byte and
+// keeps the connection open, so the worker serving it drains for as long as the test wants.
+// It returns that worker's pid and a func that closes the connection (cleanup closes it too).
+func (rg *rig) holdSlow() (int, func()) {
+	rg.t.Helper()
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rg.sb.Port)), 5*time.Second)
+	if err != nil {
+		rg.t.Fatal(err)
+	}
+	rg.t.Cleanup(func() { conn.Close() })
+	if err := conn.SetDeadline(time.Now().Add(2 * time.Minute)); err != nil {
+		rg.t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, "GET /slow.bin HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n"); err != nil {
+		rg.t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		rg.t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1)); err != nil {
+		rg.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(resp.Header.Get("X-Worker-Pid"))
+	if err != nil {
+		rg.t.Fatalf("X-Worker-Pid %q: %v", resp.Header.Get("X-Worker-Pid"), err)
+	}
+	return pid, func() { conn.Close() }
+}
+
+// load starts a bounded loopback request loop that must see no failure (upgradetest.Load).
+func (rg *rig) load() func(how string) {
+	rg.t.Helper()
+	return upgradetest.Load(rg.t, rg.sb)
+}

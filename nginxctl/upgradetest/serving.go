@@ -1,0 +1,139 @@
+package upgradetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
+)
+
+// CheckOldServes checks that nothing was lost after a rollback or a refusal: master is the only
+// master of the sandbox, it has exactly workers accepting workers (plus, when draining > 0, that
+// many old workers still shutting down behind held connections), the pid file names it, no
+// .oldbin is left, and a request is answered by one of its workers. It waits up to 10 s for
+// the workers to settle and returns the instance.
+func CheckOldServes(t testing.TB, sb *nginxctl.Sandbox, master, workers, draining int, how string) model.Instance {
+	t.Helper()
+	sc := nginxctl.NewScanner()
+	in := sandboxtest.Instance(t, sb)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		cur, err := sc.Refresh(in)
+		if err == nil {
+			in = cur
+		}
+		if len(in.Masters) == 1 && in.Masters[0].PID == master && len(in.Masters[0].Workers()) == workers+draining {
+			break
+		}
+		if time.Now().After(deadline) {
+			var ms []string
+			for _, m := range in.Masters {
+				ms = append(ms, fmt.Sprintf("master %d with %d workers (%d accepting)", m.PID, len(m.Workers()), m.ActiveWorkers()))
+			}
+			t.Fatalf("%s: want the old master %d alone with %d workers; after 10s: %s (refresh error %v)",
+				how, master, workers+draining, strings.Join(ms, ", "), err)
+		}
+	}
+	m := in.Masters[0]
+	if got := m.ActiveWorkers(); got != workers {
+		t.Errorf("%s: old master %d has %d accepting workers, want worker_processes = %d: %+v", how, m.PID, got, workers, m.Workers())
+	}
+	if in.PidFilePID != master || in.OldbinPID != 0 {
+		t.Errorf("%s: %s names %d and .oldbin %d, want the old master %d and no .oldbin", how, sb.PidFile, in.PidFilePID, in.OldbinPID, master)
+	}
+	pid := ServedBy(t, sb)
+	if p, ok := in.Find(pid); !ok || p.Role != model.RoleWorker || p.PPID != master {
+		t.Errorf("%s: a request was answered by pid %d, not by a worker of the old master %d", how, pid, master)
+	}
+	return in
+}
+
+// ServedBy makes one request on a fresh connection and returns the pid of the worker that
+// answered (the sandbox adds X-Worker-Pid).
+func ServedBy(t testing.TB, sb *nginxctl.Sandbox) int {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	resp, err := c.Get(sb.URL)
+	if err != nil {
+		t.Fatalf("GET %s: %v", sb.URL, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", sb.URL, resp.Status)
+	}
+	pid, err := strconv.Atoi(resp.Header.Get("X-Worker-Pid"))
+	if err != nil {
+		t.Fatalf("X-Worker-Pid %q: %v", resp.Header.Get("X-Worker-Pid"), err)
+	}
+	return pid
+}
+
+// Load starts a bounded loopback request loop against the sandbox (4 clients, a fresh
+// connection per request, at most 200,000 requests or one minute) and returns a func that stops
+// it and checks it saw successes and not one failure. Cleanup stops it too.
+func Load(t testing.TB, sb *nginxctl.Sandbox) func(how string) {
+	t.Helper()
+	l := sandboxtest.StartLoad(sb.URL, 4, 200000, time.Minute)
+	t.Cleanup(l.Stop) // Stop is idempotent
+	// Let the loop get going on the old generation first.
+	for deadline := time.Now().Add(10 * time.Second); l.OK.Load()+l.Failed.Load() < 20 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return func(how string) {
+		t.Helper()
+		l.Stop()
+		ok, failed := l.OK.Load(), l.Failed.Load()
+		t.Logf("%s: %d requests answered, %d failed", how, ok, failed)
+		if failed != 0 || ok == 0 {
+			t.Errorf("%s: %d requests failed, %d succeeded; want zero failures and some successes: %v", how, failed, ok, l.Errors)
+		}
+	}
+}
+
+// AuditEntries reads an audit log; every line must be one JSON object. A missing log has none.
+func AuditEntries(t testing.TB, path string) []nginxctl.AuditEntry {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []nginxctl.AuditEntry
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if line == "" {
+			continue
+		}
+		var e nginxctl.AuditEntry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		es = append(es, e)
+	}
+	return es
+}
+
+// Signals lists the audit log's signals as "SIGNAME pid result".
+func Signals(t testing.TB, path string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range AuditEntries(t, path) {
+		if e.Signal != "" {
+			out = append(out, fmt.Sprintf("%s %d %s", e.Signal, e.PID, e.Result))
+		}
+	}
+	return out
+}
+
+// Sent formats one expected line of Signals.
+func Sent(signal string, pid int) string { return signal + " " + strconv.Itoa(pid) + " sent" }
