@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -173,11 +174,14 @@ func headless(args []string, stdout, stderr io.Writer, upgrade bool) int {
 		err = fmt.Errorf("%s changes a running nginx: add --yes to run it headless, or use the dashboard (hotdeploy)", name)
 	case stopAfter != "" && stopAfter != "drain":
 		err = fmt.Errorf("--stop-after %q: only \"drain\" is supported", stopAfter)
-	case o.ReadyTimeout < 0 || o.DrainTimeout < 0:
-		err = errors.New("timeouts must be positive")
+	case upgrade && (o.ReadyTimeout <= 0 || o.DrainTimeout <= 0):
+		err = fmt.Errorf("--ready-timeout %s and --drain-timeout %s: timeouts must be positive", o.ReadyTimeout, o.DrainTimeout)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "hotdeploy:", err)
+		if o.JSON { // scripts read stdout: give them the final object too
+			_ = json.NewEncoder(stdout).Encode(nginxctl.Result{Result: "refused", Error: err.Error()})
+		}
 		return nginxctl.ExitRefused
 	}
 	o.Target, o.StopAfterDrain = *t, stopAfter == "drain"
