@@ -97,8 +97,6 @@ type output struct {
 	title string
 	lines []string
 	isErr bool
-	// offerRollback adds the rollback hint under a failure.
-	offerRollback bool
 }
 
 // New builds the dashboard. initial, when non-nil, is a scan already made (to check --pid or

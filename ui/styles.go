@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -54,6 +56,35 @@ type Styles struct {
 	ButtonFocus, Button    lipgloss.Style
 	PickerCursor, Selected lipgloss.Style
 	Help                   help.Styles
+
+	// rows holds the table's row styles as ready escape sequences (see paint).
+	rows map[rowKey]paint
+}
+
+type rowKey struct {
+	gen     model.Generation
+	master  bool
+	special int // 0 none, 1 draining, 2 replaced
+}
+
+// paint is a single-line style as its opening and closing sequences. lipgloss.Style.Render is
+// general (borders, margins, wrapping) and costs microseconds a call; the table draws hundreds
+// of cells per frame, so it wraps them in sequences rendered once instead.
+type paint struct{ pre, post string }
+
+func newPaint(st lipgloss.Style) paint {
+	r := st.Render("\x1f")
+	i := strings.IndexByte(r, 0x1f)
+	if i < 0 {
+		return paint{}
+	}
+	return paint{pre: r[:i], post: r[i+1:]}
+}
+
+func (p paint) wrap(b *strings.Builder, text string) {
+	b.WriteString(p.pre)
+	b.WriteString(text)
+	b.WriteString(p.post)
 }
 
 // DefaultStyles builds the styles for the colour profile lipgloss detected (or a test set).
@@ -93,6 +124,14 @@ func NewStyles(p Palette, plain bool) Styles {
 		ButtonFocus: lipgloss.NewStyle().Bold(true).Reverse(true), Button: fg(p.Muted),
 		PickerCursor: fg(p.Accent).Bold(true), Selected: lipgloss.NewStyle().Bold(true),
 	}
+	s.rows = map[rowKey]paint{}
+	for _, g := range []model.Generation{model.GenCurrent, model.GenOld, model.GenNew} {
+		for _, master := range []bool{false, true} {
+			s.rows[rowKey{g, master, 0}] = newPaint(s.row(g, master))
+		}
+	}
+	s.rows[rowKey{special: 1}] = newPaint(s.Draining)
+	s.rows[rowKey{special: 2}] = newPaint(s.Replaced)
 	s.Help = help.Styles{
 		ShortKey: s.KeyOn, ShortDesc: s.DescOn, ShortSeparator: s.Muted, Ellipsis: s.Muted,
 		FullKey: s.KeyOn, FullDesc: s.DescOn, FullSeparator: s.Muted,

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
-
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl"
 )
@@ -231,31 +229,29 @@ func cellText(c column, text string) string {
 }
 
 // writeRow draws one process: the row in its generation's colour, and the state cell picked
-// out when it needs attention (draining, replaced binary). Few Render calls per row keep a
-// 64-worker table well inside the render budget.
+// out when it needs attention (draining, replaced binary).
 func writeRow(b *strings.Builder, s Styles, cols []column, r tableRow) {
-	st := s.row(r.p.Generation, r.master != nil)
-	var special lipgloss.Style
-	hasSpecial := false
+	row := s.rows[rowKey{gen: r.p.Generation, master: r.master != nil}]
+	special := 0
 	switch {
 	case r.master != nil && r.master.ExeReplaced:
-		special, hasSpecial = s.Replaced, true
+		special = 2
 	case r.p.ShuttingDown:
-		special, hasSpecial = s.Draining, true
+		special = 1
 	}
-	var seg strings.Builder
+	b.WriteString(row.pre)
 	for i, c := range cols {
 		if i > 0 {
-			seg.WriteByte(' ')
+			b.WriteByte(' ')
 		}
 		text := cellText(c, c.cell(r))
-		if hasSpecial && c.name == "STATE" {
-			b.WriteString(st.Render(seg.String()))
-			b.WriteString(special.Render(text))
-			seg.Reset()
+		if special != 0 && c.name == "STATE" {
+			b.WriteString(row.post)
+			s.rows[rowKey{special: special}].wrap(b, text)
+			b.WriteString(row.pre)
 			continue
 		}
-		seg.WriteString(text)
+		b.WriteString(text)
 	}
-	b.WriteString(st.Render(seg.String()))
+	b.WriteString(row.post)
 }

@@ -1,0 +1,37 @@
+package ui
+
+import (
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+// BenchmarkView renders the whole screen during an upgrade with 64 workers per master, tall
+// enough to draw every row, in colour. Budget (DESIGN.md): <= 2 ms per render.
+func BenchmarkView(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		profile termenv.Profile
+	}{{"ansi256", termenv.ANSI256}, {"ascii", termenv.Ascii}} {
+		b.Run(tc.name, func(b *testing.B) {
+			lipgloss.SetColorProfile(tc.profile)
+			defer lipgloss.SetColorProfile(termenv.Ascii)
+			src := newFakeSource(manyWorkers(64))
+			src.logs = sampleLog
+			snap, _ := src.Scan()
+			m := New(Options{}, Deps{Source: src, Actor: &fakeActor{}, Clock: fixedClock{t0}}, &snap)
+			next, _ := m.Update(tea.WindowSizeMsg{Width: 200, Height: 160})
+			m = next.(Model)
+			if n := len(m.View()); n == 0 {
+				b.Fatal("empty view")
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_ = m.View()
+			}
+		})
+	}
+}
