@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/hotdeploy/hotdeploy/model"
@@ -31,7 +34,7 @@ type cliTarget struct {
 func newCLITarget(t *testing.T) *cliTarget {
 	t.Helper()
 	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
-	in := sandboxtest.Instance(t, sb)
+	in := upgradetest.Settled(t, sb, 2)
 	return &cliTarget{t: t, sb: sb, audit: filepath.Join(t.TempDir(), "audit.log"), master: in.Masters[0].PID,
 		workers: cliWorkerPIDs(in), origSHA: upgradetest.SHA256(t, sb.Binary)}
 }
@@ -231,4 +234,47 @@ func TestCLISeveralInstancesRefused(t *testing.T) {
 	}
 	a.checkUntouched("several instances")
 	b.checkUntouched("several instances")
+}
+
+// sigintOn is an output for run() that sends this process SIGINT, as Ctrl-C does, when a line
+// contains match. run() catches it (signal.NotifyContext) for as long as the command runs.
+type sigintOn struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	match string
+	sent  bool
+}
+
+func (s *sigintOn) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sent && bytes.Contains(p, []byte(s.match)) {
+		s.sent = true
+		_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+	}
+	return s.buf.Write(p)
+}
+
+// TestCLIInterruptRollsBack: a real SIGINT while the old workers drain (one held by a slow
+// download, so the drain cannot finish first) makes `hotdeploy upgrade` roll back: exit 1,
+// the old master serves with two accepting workers beside the draining one, no request failed.
+func TestCLIInterruptRollsBack(t *testing.T) {
+	c := newCLITarget(t)
+	_, release := upgradetest.HoldSlow(t, c.sb)
+	check := upgradetest.Load(t, c.sb)
+	out := &sigintOn{match: `"signal":"SIGWINCH"`}
+	var errOut bytes.Buffer
+	code := run([]string{"upgrade", "--pidfile", c.sb.PidFile, "--audit-log", c.audit, "--new-binary", upgradetest.Copy(t),
+		"--yes", "--json", "--drain-timeout", "30s"}, out, &errOut)
+	check("SIGINT while draining")
+	res := upgradetest.LastResult(t, out.buf.String())
+	if !out.sent || code != 1 || res.Result != "rolled-back" || !strings.Contains(res.Error, "interrupted") {
+		t.Fatalf("exit %d, %+v; want 1 rolled-back after the interruption\n%s%s", code, res, out.buf.String(), errOut.String())
+	}
+	upgradetest.CheckOldServes(t, c.sb, c.master, 2, 1, "after SIGINT while draining")
+	if got := upgradetest.SHA256(t, c.sb.Binary); got != c.origSHA {
+		t.Errorf("the old binary is not back on disk")
+	}
+	release()
+	upgradetest.CheckOldServes(t, c.sb, c.master, 2, 0, "after the held download ended")
 }

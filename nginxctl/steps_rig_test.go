@@ -1,10 +1,6 @@
 package nginxctl_test
 
 import (
-	"bufio"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,7 +41,7 @@ func rigFor(t *testing.T, sb *nginxctl.Sandbox, workers int) *rig {
 	t.Helper()
 	rg := &rig{t: t, sb: sb, workers: workers, audit: filepath.Join(t.TempDir(), "audit.log"),
 		origSHA: upgradetest.SHA256(t, sb.Binary), scanner: nginxctl.NewScanner()}
-	rg.orig = sandboxtest.Instance(t, sb)
+	rg.orig = upgradetest.Settled(t, sb, workers)
 	rg.master = rg.orig.Masters[0].PID
 	audit, err := nginxctl.OpenAudit(rg.audit)
 	if err != nil {
@@ -129,34 +125,10 @@ func pidsOfWorkers(m model.Master) string {
 	return strings.Join(ps, ",")
 }
 
-// holdSlow opens a download of /slow.bin (rate-limited by the sandbox), reads its first byte and
-// keeps the connection open, so the worker serving it drains for as long as the test wants.
-// It returns that worker's pid and a func that closes the connection (cleanup closes it too).
+// holdSlow holds a slow download open on one old worker (upgradetest.HoldSlow).
 func (rg *rig) holdSlow() (int, func()) {
 	rg.t.Helper()
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(rg.sb.Port)), 5*time.Second)
-	if err != nil {
-		rg.t.Fatal(err)
-	}
-	rg.t.Cleanup(func() { conn.Close() })
-	if err := conn.SetDeadline(time.Now().Add(2 * time.Minute)); err != nil {
-		rg.t.Fatal(err)
-	}
-	if _, err := io.WriteString(conn, "GET /slow.bin HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n"); err != nil {
-		rg.t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		rg.t.Fatal(err)
-	}
-	if _, err := io.ReadFull(resp.Body, make([]byte, 1)); err != nil {
-		rg.t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(resp.Header.Get("X-Worker-Pid"))
-	if err != nil {
-		rg.t.Fatalf("X-Worker-Pid %q: %v", resp.Header.Get("X-Worker-Pid"), err)
-	}
-	return pid, func() { conn.Close() }
+	return upgradetest.HoldSlow(rg.t, rg.sb)
 }
 
 // load starts a bounded loopback request loop that must see no failure (upgradetest.Load).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/user"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -275,5 +276,35 @@ func TestAuditLogRecordsEverySignal(t *testing.T) {
 	}
 	if inst := got[0].Install; inst == nil || inst.BackupSHA256 != rg.origSHA || inst.Backup != rg.sb.Binary+".old" {
 		t.Errorf("install entry does not record the backup: %+v", inst)
+	}
+}
+
+// TestConfigTestAndInstallRefusal: the config test runs the candidate with the master's own
+// -p/-c: a good candidate passes, also named by a bare relative path (resolved against the
+// working directory, never looked up in $PATH); a candidate whose config fails is refused,
+// quoting nginx. Installing a shell script is refused and leaves the binary untouched.
+func TestConfigTestAndInstallRefusal(t *testing.T) {
+	rg := newRig(t, 1)
+	ctx := context.Background()
+	good := upgradetest.Copy(t)
+	t.Chdir(filepath.Dir(good))
+	lines, err := rg.runner.Test(ctx, rg.instance(), filepath.Base(good))
+	if err != nil || !strings.Contains(strings.Join(lines, "\n"), "test is successful") {
+		t.Errorf("config test of a good candidate by a relative path: %v: %q", err, lines)
+	}
+	lines, err = rg.runner.Test(ctx, rg.instance(), upgradetest.Wrapper(t, upgradetest.BadConfig))
+	if !nginxctl.IsRefused(err) || !strings.Contains(strings.Join(lines, "\n"), upgradetest.BrokenDirective) {
+		t.Errorf("config test of a broken candidate: %v: %q; want a refusal quoting nginx", err, lines)
+	}
+	script := filepath.Join(t.TempDir(), "nginx")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec /usr/sbin/nginx \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rg.runner.Install(ctx, rg.instance(), script); !nginxctl.IsRefused(err) || !strings.Contains(err.Error(), "not an ELF") {
+		t.Errorf("install of a shell script: %v; want refused as not ELF", err)
+	}
+	rg.checkNothingChanged("after refused install")
+	if es := rg.auditEntries(); len(es) != 0 {
+		t.Errorf("a refused install was recorded as done: %+v", es)
 	}
 }

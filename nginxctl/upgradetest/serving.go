@@ -1,9 +1,11 @@
 package upgradetest
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -137,3 +139,43 @@ func Signals(t testing.TB, path string) []string {
 
 // Sent formats one expected line of Signals.
 func Sent(signal string, pid int) string { return signal + " " + strconv.Itoa(pid) + " sent" }
+
+// HoldSlow opens a download of /slow.bin (rate-limited by the sandbox), reads its first byte and
+// keeps the connection open, so the worker serving it drains for as long as the test wants.
+// It returns that worker's pid and a func that closes the connection (cleanup closes it too).
+func HoldSlow(t testing.TB, sb *nginxctl.Sandbox) (int, func()) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(sb.Port)), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.SetDeadline(time.Now().Add(2 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, "GET /slow.bin HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(resp.Header.Get("X-Worker-Pid"))
+	if err != nil {
+		t.Fatalf("X-Worker-Pid %q: %v", resp.Header.Get("X-Worker-Pid"), err)
+	}
+	return pid, func() { conn.Close() }
+}
+
+// Settled waits until the sandbox's master runs all its workers (sandboxtest.Start returns as
+// soon as one serves) and returns the instance, so a test can compare worker pids later.
+func Settled(t testing.TB, sb *nginxctl.Sandbox, workers int) model.Instance {
+	t.Helper()
+	return sandboxtest.WaitFor(t, nginxctl.NewScanner(), sandboxtest.Instance(t, sb), 10*time.Second,
+		fmt.Sprintf("%d running workers", workers), func(in model.Instance) bool {
+			return len(in.Masters) == 1 && in.Masters[0].ActiveWorkers() == workers && len(in.Masters[0].Workers()) == workers
+		})
+}
