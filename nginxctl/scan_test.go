@@ -215,6 +215,9 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
+// checkCPU: no CPU% on a first sample, a finite share >= 0 on later ones. (Over a few
+// milliseconds one 10 ms tick is a large share, so there is no upper bound to check here; the
+// exact value is checked with a controlled clock in scan_internal_test.go.)
 func checkCPU(t *testing.T, how string, in model.Instance, first bool) {
 	t.Helper()
 	for _, m := range in.Masters {
@@ -222,7 +225,7 @@ func checkCPU(t *testing.T, how string, in model.Instance, first bool) {
 			switch {
 			case first && p.CPU != -1:
 				t.Errorf("%s: pid %d CPU %v on the first sample, want -1 (unknown)", how, p.PID, p.CPU)
-			case !first && (p.CPU < 0 || math.IsNaN(p.CPU) || math.IsInf(p.CPU, 0) || p.CPU > 100*float64(16)):
+			case !first && (p.CPU < 0 || math.IsNaN(p.CPU) || math.IsInf(p.CPU, 0)):
 				t.Errorf("%s: pid %d CPU %v on a later sample, want a share >= 0", how, p.PID, p.CPU)
 			}
 		}
