@@ -32,7 +32,13 @@ type procKey struct {
 type cpuSample struct {
 	ticks uint64
 	at    time.Time
+	pct   float64 // the share computed when this sample was taken; -1 for none
 }
+
+// minCPUInterval is the shortest interval a CPU share is computed over. The counters move in
+// 10 ms ticks, so over a few milliseconds (a read right after a step) one tick would show as
+// several hundred percent; a read that comes sooner repeats the last share.
+const minCPUInterval = 200 * time.Millisecond
 
 // Scanner discovers nginx instances and refreshes them. It keeps the previous CPU samples, so
 // CPU% is the use over the last interval, and the details of each master, which never change
@@ -237,12 +243,16 @@ func (s *Scanner) readProc(pid int, now time.Time) (model.Process, error) {
 		p.User = s.userName(uid)
 	}
 	key := procKey{pid, st.startTicks}
-	if prev, ok := s.cpu[key]; ok {
-		if dt := now.Sub(prev.at).Seconds(); dt > 0 {
-			p.CPU = float64(st.cpuTicks-prev.ticks) / clockTicks / dt * 100
-		}
+	prev, ok := s.cpu[key]
+	switch dt := now.Sub(prev.at); {
+	case !ok:
+		s.cpu[key] = cpuSample{ticks: st.cpuTicks, at: now, pct: -1}
+	case dt < minCPUInterval:
+		p.CPU = prev.pct
+	default:
+		p.CPU = float64(st.cpuTicks-prev.ticks) / clockTicks / dt.Seconds() * 100
+		s.cpu[key] = cpuSample{ticks: st.cpuTicks, at: now, pct: p.CPU}
 	}
-	s.cpu[key] = cpuSample{ticks: st.cpuTicks, at: now}
 	if draining {
 		since, ok := s.draining[key]
 		if !ok {

@@ -62,14 +62,29 @@ func TestCPUPercentIsTheShareOverTheLastInterval(t *testing.T) {
 		t.Errorf("second sample: CPU %.1f%%, want between %.1f%% and %.1f%% (and at least 5%%)", second.CPU, lo, hi)
 	}
 
-	// Same clock again: no time passed, so no share can be computed; it stays unknown rather than
-	// dividing by zero.
-	third, err := s.readProc(pid, s.now())
+	// A read right after (a refresh kicked by a step) is too soon for 10 ms ticks to say
+	// anything: it repeats the last share instead of dividing one tick by a few milliseconds.
+	for _, d := range []time.Duration{0, minCPUInterval / 2} {
+		clock = clock.Add(d)
+		soon, err := s.readProc(pid, s.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if soon.CPU != second.CPU {
+			t.Errorf("sample %s after the last: CPU %v, want the last share %v again", d, soon.CPU, second.CPU)
+		}
+	}
+	clock = clock.Add(minCPUInterval)
+	before4 := ticks()
+	fourth, err := s.readProc(pid, s.now())
+	after4 := ticks()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if third.CPU != -1 {
-		t.Errorf("sample with no time passed: CPU %v, want -1", third.CPU)
+	// Measured from the second sample, 2.5 intervals of the test clock ago.
+	secs := (minCPUInterval/2 + minCPUInterval).Seconds()
+	if lo, hi := float64(before4-after2)/secs, float64(after4-before2)/secs; fourth.CPU < lo || fourth.CPU > hi {
+		t.Errorf("sample after the interval: CPU %.1f%%, want between %.1f%% and %.1f%%", fourth.CPU, lo, hi)
 	}
 }
 

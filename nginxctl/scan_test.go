@@ -250,7 +250,8 @@ func TestScanAndRefreshSeeAllFourRoles(t *testing.T) {
 	checkTree(t, "scan", in, sb, masterPID, started)
 	checkCPU(t, "scan", in, true)
 
-	// Some work for the workers between two samples.
+	// Some work for the workers between two samples a dashboard interval apart (a share is
+	// computed over 200 ms at least).
 	client := &http.Client{Timeout: 5 * time.Second}
 	for i := 0; i < 20; i++ {
 		resp, err := client.Get(sb.URL)
@@ -259,6 +260,7 @@ func TestScanAndRefreshSeeAllFourRoles(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+	time.Sleep(250 * time.Millisecond)
 
 	again, err := sc.Refresh(in)
 	if err != nil {
@@ -266,6 +268,7 @@ func TestScanAndRefreshSeeAllFourRoles(t *testing.T) {
 	}
 	checkTree(t, "refresh", again, sb, masterPID, started)
 	checkCPU(t, "refresh after scan", again, false)
+	time.Sleep(250 * time.Millisecond)
 	if snap, err = sc.Scan(); err != nil {
 		t.Fatal(err)
 	}
