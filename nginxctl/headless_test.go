@@ -230,8 +230,8 @@ func TestHeadlessNewMasterDies(t *testing.T) {
 			if code != nginxctl.ExitRolledBack || res.Result != "rolled-back" {
 				t.Fatalf("exit %d, result %q (%s); want 1 rolled-back\n%s", code, res.Result, res.Error, out)
 			}
-			if !strings.Contains(strings.Join(res.Log, "\n"), tc.logHas) {
-				t.Errorf("the result does not quote the error log line with %q: %q", tc.logHas, res.Log)
+			if !strings.Contains(strings.Join(res.Log, "\n"), tc.logHas) || !strings.Contains(res.Error, tc.logHas) {
+				t.Errorf("the result does not give the error log line with %q as the reason: %q, log %q", tc.logHas, res.Error, res.Log)
 			}
 			rg.checkOldServes("after the new master died", 0)
 			rg.checkBinary("after the new master died", rg.origSHA)

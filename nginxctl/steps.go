@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -200,8 +201,8 @@ func (r *Runner) Install(ctx context.Context, in model.Instance, candidate strin
 }
 
 // Start sends USR2 to the master and waits until the new master serves: it wrote the pid file
-// and runs workers. It fails when nginx ignores the signal, when the new master exits, or when
-// the pid file is renamed back, quoting the error log since the signal.
+// and runs its workers. It fails when nginx ignores the signal, when the new master exits, or
+// when the pid file is renamed back, quoting the error log since the signal.
 func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, error) {
 	const step = "upgrade"
 	start := time.Now()
@@ -211,47 +212,82 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 	}
 	old := in.Masters[0]
 	if lines, err := configTest(ctx, old, in.Binary); err != nil {
-		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines}
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
 	}
-	log := followLog(in.ErrorLog)
+	w := &startWatch{old: old.PID, want: newWorkers(in), log: followLog(in.ErrorLog)}
 	if err := r.send(ctx, in, model.ActUpgrade, old.Process, syscall.SIGUSR2); err != nil {
 		return in, err
 	}
-	var newPID int
-	sawOldbin := false
-	fail := func(format string, args ...any) error {
-		return &StepError{Step: step, Reason: fmt.Sprintf(format, args...), Log: log.last(20)}
-	}
-	in, err = r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
-		for _, line := range log.read() {
-			if startFailed(line) {
-				return false, fail("nginx reports: %s", line)
-			}
-		}
-		if err != nil || cur.Masters[0].PID != old.PID {
-			return false, fail("the old master %d is gone", old.PID)
-		}
-		sawOldbin = sawOldbin || cur.OldbinPID == old.PID
-		switch nw := cur.New(); {
-		case nw != nil:
-			newPID = nw.PID
-		case newPID != 0:
-			return false, fail("the new master %d exited", newPID)
-		case sawOldbin && cur.OldbinPID == 0 && cur.PidFilePID == old.PID:
-			return false, fail("nginx renamed the pid file back: the new binary did not start")
-		}
-		return cur.Phase == model.PhaseBothServing, nil
-	})
+	in, err = r.await(ctx, in, r.ReadyTimeout, w.check)
 	if errors.Is(err, errWaitTimeout) {
-		err = fail("the new master did not serve within %s (phase %s)", r.ReadyTimeout, in.Phase)
+		err = w.fail("the new master did not serve within %s (phase %s)", r.ReadyTimeout, in.Phase)
 	}
 	if err != nil {
-		return in, wrapCtx(err, step, log)
+		return in, wrapCtx(err, step, w.log)
 	}
 	nw := in.New()
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("new master %d serves with %d workers beside the old master %d", nw.PID, nw.ActiveWorkers(), old.PID)})
 	return in, nil
+}
+
+// startWatch follows the instance after USR2.
+type startWatch struct {
+	old, want int
+	log       *logSince
+	newPID    int
+	sawOldbin bool
+}
+
+// check is the wait condition: the new master wrote the pid file and runs want workers.
+func (w *startWatch) check(cur model.Instance, err error) (bool, error) {
+	for _, line := range w.log.read() {
+		if startFailed(line) {
+			return false, w.fail("the new binary did not start: %s", nginxSays(w.log.lines, line))
+		}
+	}
+	if err != nil || cur.Masters[0].PID != w.old {
+		return false, w.fail("the old master %d is gone", w.old)
+	}
+	w.sawOldbin = w.sawOldbin || cur.OldbinPID == w.old
+	switch nw := cur.New(); {
+	case nw != nil:
+		w.newPID = nw.PID
+	case w.newPID != 0:
+		return false, w.fail("the new master %d exited: %s", w.newPID, nginxSays(w.log.last(20), "no reason in the error log"))
+	case w.sawOldbin && cur.OldbinPID == 0 && cur.PidFilePID == w.old:
+		return false, w.fail("nginx renamed the pid file back, the new binary did not start: %s",
+			nginxSays(w.log.last(20), "no reason in the error log"))
+	}
+	return cur.Phase == model.PhaseBothServing && cur.New().ActiveWorkers() >= w.want, nil
+}
+
+func (w *startWatch) fail(format string, args ...any) error {
+	return &StepError{Step: "upgrade", Reason: fmt.Sprintf(format, args...), Log: w.log.last(20)}
+}
+
+// newWorkers is how many workers the new master must run before it counts as serving: as many
+// as the old master runs, or fewer if the config on disk (which the new master loads) now says
+// fewer. Never more, so a changed config cannot make the wait time out.
+func newWorkers(in model.Instance) int {
+	n := max(in.Masters[0].ActiveWorkers(), 1)
+	a := parseMasterArgs(in.Masters[0].Argv)
+	if v, err := strconv.Atoi(lastArg(mainDirectives(in.Conf, a.directives), "worker_processes")); err == nil && v > 0 {
+		n = min(n, v)
+	}
+	return n
+}
+
+// nginxSays picks the line that best explains a failure: the most severe error-log line, else
+// fallback.
+func nginxSays(lines []string, fallback string) string {
+	best, sev := fallback, SevWarn
+	for _, l := range lines {
+		if s := LineSeverity(l); s > sev {
+			best, sev = l, s
+		}
+	}
+	return best
 }
 
 // startFailed tells whether an error-log line after USR2 says the new binary will not run.

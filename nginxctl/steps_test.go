@@ -41,6 +41,9 @@ func (rg *rig) upgradeTo() (model.Instance, string) {
 	if in.Phase != model.PhaseBothServing || in.New() == nil || in.PidFilePID != in.New().PID {
 		rg.t.Fatalf("after start: phase %s, pid file names %d", in.Phase, in.PidFilePID)
 	}
+	if got := in.New().ActiveWorkers(); got != rg.workers {
+		rg.t.Errorf("start returned when the new master ran %d workers, want all %d", got, rg.workers)
+	}
 	return in, upgradetest.SHA256(rg.t, cand)
 }
 
