@@ -98,8 +98,9 @@ func (c *confirm) buttons(s Styles) string {
 	return no + " " + yes + s.Muted.Render("   y: yes   n, esc or any other key: no")
 }
 
+// capitalize starts a sentence with a capital, except a name that is spelt lowercase.
 func capitalize(s string) string {
-	if s == "" {
+	if s == "" || strings.HasPrefix(s, "nginx") {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]

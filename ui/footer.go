@@ -5,31 +5,46 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/hotdeploy/hotdeploy/model"
 )
 
-// renderFooter is two lines: a status or message line, and the key hints of the mode.
+// footerStatusMax is how many lines a long message may take above the key hints.
+const footerStatusMax = 3
+
+// renderFooter is the status or message line (a long message wraps onto up to three lines: a
+// refusal's reason is the point of pressing the key) and the key hints of the mode.
 func (m Model) renderFooter() string {
-	return padLine(m.statusLine(), m.width) + "\n" + padLine(m.hints(), m.width)
+	text, st := m.statusLine()
+	var lines []string
+	for _, l := range wrap(text, m.width) {
+		lines = append(lines, st.Render(padLine(l, m.width)))
+	}
+	if len(lines) > footerStatusMax {
+		lines = lines[:footerStatusMax]
+		lines[footerStatusMax-1] = st.Render(truncate(wrap(text, m.width)[footerStatusMax-1]+" …", m.width))
+	}
+	return strings.Join(append(lines, padLine(m.hints(), m.width)), "\n")
 }
 
-// statusLine shows the last error or notice (cleared by the next key), else what is running.
-func (m Model) statusLine() string {
+// statusLine is the last error or notice (cleared by the next key), else what is running, else
+// the settings; plain text and the style to draw it in.
+func (m Model) statusLine() (string, lipgloss.Style) {
 	s := m.styles
 	switch {
 	case m.flash != nil && m.flash.isErr:
-		return s.ErrorLine.Render(m.flash.text)
+		return m.flash.text, s.ErrorLine
 	case m.flash != nil:
-		return s.InfoLine.Render(m.flash.text)
+		return m.flash.text, s.InfoLine
 	case m.busy != nil:
 		r := m.record.rec(m.busy.action)
 		el := ""
 		if r != nil {
 			el = " " + seconds(m.now.Sub(r.start))
 		}
-		return s.Warning.Render(fmt.Sprintf("%s running%s: wait for it; the view keeps refreshing", m.busy.action.Title(), el))
+		return fmt.Sprintf("%s running%s: wait for it; the view keeps refreshing", m.busy.action.Title(), el), s.Warning
 	}
 	parts := []string{fmt.Sprintf("refresh %s", m.opts.Interval)}
 	if m.opts.ReadOnly {
@@ -41,7 +56,7 @@ func (m Model) statusLine() string {
 		parts = append(parts, "candidate "+m.candidate)
 	}
 	parts = append(parts, m.notes...)
-	return s.Muted.Render(strings.Join(parts, " · "))
+	return strings.Join(parts, " · "), s.Muted
 }
 
 // hints renders the keys of the current mode. In the normal mode the action keys that are not

@@ -73,13 +73,18 @@ func fieldLine(s Styles, width int, fs []field) string {
 	return padLine(strings.Join(parts, "  "), width)
 }
 
-// shortenPath keeps the last n runes of a path, marking the cut.
+// shortenPath keeps the end of a path in n runes, cut at a directory boundary when one is near:
+// "/tmp/x/conf/nginx.conf" becomes "…/conf/nginx.conf".
 func shortenPath(p string, n int) string {
 	r := []rune(p)
 	if len(r) <= n {
 		return p
 	}
-	return "…" + string(r[len(r)-n+1:])
+	tail := string(r[len(r)-n+1:])
+	if i := strings.IndexByte(tail, '/'); i > 0 && len(tail)-i >= n/2 {
+		tail = tail[i:]
+	}
+	return "…" + tail
 }
 
 // renderHeader is the phase, the instance's files, and the binary with its version.
@@ -97,8 +102,11 @@ func renderHeader(s Styles, in model.Instance, width int) string {
 		running = "old " + shortVersion(in.Masters[0].Version) + " · new " + shortVersion(in.Masters[1].Version)
 	}
 	onDisk := field{value: "on disk: the running file", style: s.Muted}
-	if in.BinaryDiffers {
+	switch {
+	case in.BinaryDiffers:
 		onDisk = field{value: "on disk: new file " + shortVersion(in.BinaryVersion), style: s.Warning}
+	case len(in.Hidden) > 0:
+		onDisk = field{value: "on disk: unknown (not root)", style: s.Muted}
 	}
 	line2 := fieldLine(s, width, []field{
 		{label: "pid file", value: orDash(in.PidFile), path: true, style: s.Value},

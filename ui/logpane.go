@@ -81,7 +81,7 @@ func wrapNewest(s Styles, lines []string, width, room int) []string {
 		text, render := logLineStyle(s, lines[i])
 		parts := hangingWrap(text, width)
 		if used+len(parts) > room {
-			parts = parts[:room-used]
+			break // a line is shown whole or not at all
 		}
 		for j := range parts {
 			parts[j] = render(fit(parts[j], width))

@@ -9,12 +9,13 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// wrap breaks plain text into lines of at most width cells, at spaces where it can.
+// wrap breaks plain text into lines of at most width cells, at spaces where it can, else after
+// a slash (long paths).
 func wrap(text string, width int) []string {
 	if width < 1 {
 		width = 1
 	}
-	return strings.Split(ansi.Wrap(text, width, "/-"), "\n")
+	return strings.Split(ansi.Wrap(text, width, "/"), "\n")
 }
 
 // truncate cuts a (possibly styled) string to width cells, marking the cut with an ellipsis.

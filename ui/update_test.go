@@ -95,7 +95,7 @@ func TestDialogNamesSignalTargetAndDefaultsToNo(t *testing.T) {
 		t.Fatalf("u did not open the upgrade dialog (mode %d)", m.mode)
 	}
 	v := m.View()
-	for _, want := range []string{"SIGUSR2 to pid 1000", "nginx: master process /usr/sbin/nginx", "Nginx renames /run/nginx.pid", "[ No ]"} {
+	for _, want := range []string{"SIGUSR2 to pid 1000", "nginx: master process /usr/sbin/nginx", "nginx renames /run/nginx.pid", "[ No ]"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("dialog lacks %q:\n%s", want, v)
 		}

@@ -24,7 +24,8 @@ func (m Model) View() string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
-	bodyH := h - 2
+	footer := m.renderFooter()
+	bodyH := max(h-strings.Count(footer, "\n")-1, 1)
 	var body string
 	switch {
 	case !m.scanned:
@@ -39,7 +40,7 @@ func (m Model) View() string {
 	default:
 		body = m.renderDashboard(w, bodyH)
 	}
-	return fitBlock(body, w, bodyH) + "\n" + m.renderFooter()
+	return fitBlock(body, w, bodyH) + "\n" + footer
 }
 
 // fitBlock makes a block exactly width x height: long lines cut, missing lines blank.
