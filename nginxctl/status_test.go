@@ -1,14 +1,10 @@
 package nginxctl_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/nginxctl"
 	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgradetest"
 )
 
 // The `status --json` document as a script reads it: only the names DESIGN.md promises.
@@ -170,39 +167,6 @@ func waitStatus(t *testing.T, pidFile, what string, cond func(jsonInstance) bool
 	return last
 }
 
-// holdSlowDownload opens one connection for /slow.bin (rate-limited by the sandbox) and stops
-// reading after the first byte, so the worker that serves it keeps it open. It returns that
-// worker's pid and a func that closes the connection; the test's cleanup closes it too.
-func holdSlowDownload(t *testing.T, sb *nginxctl.Sandbox) (int, func()) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(sb.Port)), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	if err := conn.SetDeadline(time.Now().Add(2 * time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fmt.Fprint(conn, "GET /slow.bin HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /slow.bin: %s", resp.Status)
-	}
-	if _, err := io.ReadFull(resp.Body, make([]byte, 1)); err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(resp.Header.Get("X-Worker-Pid"))
-	if err != nil {
-		t.Fatalf("X-Worker-Pid %q: %v", resp.Header.Get("X-Worker-Pid"), err)
-	}
-	return pid, func() { conn.Close() }
-}
-
 // replaceBinary installs a fresh copy of the binary at path the way an upgrade does: a temporary
 // file in the same directory renamed over it (writing into a running binary fails with ETXTBSY).
 func replaceBinary(t *testing.T, path string) {
@@ -247,7 +211,7 @@ func TestStatusJSONThroughUpgrade(t *testing.T) {
 		t.Errorf("idle roles %v", roles)
 	}
 
-	held, release := holdSlowDownload(t, sb)
+	held, release := upgradetest.HoldSlow(t, sb)
 	if c, ok := om.child(held); !ok || c.Role != "worker" {
 		t.Fatalf("the slow download is served by pid %d, not one of the old workers %+v", held, om.Children)
 	}
