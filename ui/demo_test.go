@@ -1,0 +1,104 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freePort returns a loopback port nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// processGone tells whether pid exited (a zombie nobody reaped counts as exited).
+func processGone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+// processRow matches a row of the process table: pid, ppid, role.
+var processRow = regexp.MustCompile(`(?m)^(\d+)\s+\d+\s+[├└ ]*(master|worker|cache-manager|cache-loader)\b`)
+
+func TestDemoBusyPortSaysSo(t *testing.T) {
+	bin := buildBinary(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	cmd := exec.Command(bin, "demo", "--port", fmt.Sprint(port))
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("demo on a busy port succeeded: %s", out)
+	}
+	if want := fmt.Sprintf("port %d on 127.0.0.1 is in use", port); !strings.Contains(string(out), want) {
+		t.Errorf("output %q lacks %q", out, want)
+	}
+}
+
+// TestTmuxDemoStopsSandbox runs `hotdeploy demo` and ends it twice: with q, and by killing the
+// tmux server (the terminal hangs up, as when an SSH link drops). Both times every nginx of
+// the sandbox ends and its directory is removed.
+func TestTmuxDemoStopsSandbox(t *testing.T) {
+	bin := buildBinary(t)
+	for _, how := range []string{"q", "hangup"} {
+		t.Run(how, func(t *testing.T) {
+			tmp := t.TempDir()
+			s := startTmux(t, 120, 40, "env", "NO_COLOR=1", "TMPDIR="+tmp, bin, "demo", "--port", fmt.Sprint(freePort(t)))
+			screen := s.waitText(screenWait, "[ IDLE ]", "candidate ", "/candidate/nginx", "i install")
+			var procs []int
+			for _, match := range processRow.FindAllStringSubmatch(screen, -1) {
+				var pid int
+				fmt.Sscan(match[1], &pid)
+				procs = append(procs, pid)
+			}
+			if len(procs) < 3 {
+				t.Fatalf("want the master and its children on screen:\n%s", screen)
+			}
+			if entries, _ := os.ReadDir(tmp); len(entries) != 1 {
+				t.Fatalf("want one sandbox directory in TMPDIR, found %d", len(entries))
+			}
+			if how == "q" {
+				s.keys("q")
+			} else {
+				_, _ = s.run("kill-server")
+			}
+			deadline := time.Now().Add(screenWait)
+			for {
+				entries, _ := os.ReadDir(tmp)
+				var alive []int
+				for _, pid := range procs {
+					if !processGone(pid) {
+						alive = append(alive, pid)
+					}
+				}
+				if len(entries) == 0 && len(alive) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after %s: %d entries left in TMPDIR, processes still running: %v", how, len(entries), alive)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
