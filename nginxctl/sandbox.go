@@ -41,6 +41,7 @@ type Sandbox struct {
 	ErrorLog string
 	Port     int
 	URL      string
+	Workers  int // worker_processes
 	keep     bool
 	ownDir   bool
 	started  []*exec.Cmd
@@ -84,7 +85,7 @@ func PrepareSandbox(opt SandboxOptions) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb := &Sandbox{Port: port, URL: fmt.Sprintf("http://127.0.0.1:%d/", port), keep: opt.Keep}
+	sb := &Sandbox{Port: port, URL: fmt.Sprintf("http://127.0.0.1:%d/", port), Workers: opt.Workers, keep: opt.Keep}
 	if opt.Dir == "" {
 		if opt.Dir, err = os.MkdirTemp("", "hotdeploy-sandbox-"); err != nil {
 			return nil, err
@@ -212,7 +213,7 @@ func (sb *Sandbox) WaitServing(timeout time.Duration) (model.Instance, error) {
 		pid, err := readPidFile(sb.PidFile)
 		if err == nil {
 			in, err := sc.InstanceOf(pid)
-			if err == nil && in.PidFilePID == pid && len(in.Masters) == 1 && in.Masters[0].ActiveWorkers() > 0 {
+			if err == nil && in.PidFilePID == pid && len(in.Masters) == 1 && in.Masters[0].ActiveWorkers() == sb.Workers {
 				return in, nil
 			}
 			lastErr = err
