@@ -1,0 +1,54 @@
+package nginxctl_test
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+)
+
+// Helpers shared by the probe, hold and connection-count tests.
+
+// connsRunner returns a step runner on its own scanner and a private audit log.
+func connsRunner(t testing.TB) (*nginxctl.Runner, *nginxctl.Scanner) {
+	t.Helper()
+	audit, err := nginxctl.OpenAudit(filepath.Join(t.TempDir(), "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := nginxctl.NewScanner()
+	return nginxctl.NewRunner(sc, audit), sc
+}
+
+// freeLoopbackPort returns a loopback port nothing listens on (the kernel picked it, then it
+// was closed).
+func freeLoopbackPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// sandboxAddLocation adds a location to the sandbox's server block before nginx starts.
+func sandboxAddLocation(t *testing.T, sb *nginxctl.Sandbox, location string) {
+	t.Helper()
+	conf, err := os.ReadFile(sb.Conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = "location = /slow.bin {"
+	if !strings.Contains(string(conf), anchor) {
+		t.Fatalf("%s has no %q to put the location before", sb.Conf, anchor)
+	}
+	conf = []byte(strings.Replace(string(conf), anchor, location+"\n        "+anchor, 1))
+	if err := os.WriteFile(sb.Conf, conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
