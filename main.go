@@ -29,6 +29,7 @@ const usage = `usage:
   hotdeploy status   [--pid N | --pidfile PATH] [--json]
   hotdeploy upgrade  [--pid N | --pidfile PATH] --new-binary PATH --yes [--json]
             [--stop-after drain] [--ready-timeout 10s] [--drain-timeout 60s] [--no-auto-rollback]
+            [--probe URL]
   hotdeploy rollback [--pid N | --pidfile PATH] --yes [--json]
   hotdeploy demo     [--port 8080] [--keep]
   hotdeploy version
@@ -156,13 +157,14 @@ func headless(args []string, stdout, stderr io.Writer, upgrade bool) int {
 	yes := fs.Bool("yes", false, "act without asking")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON lines")
 	fs.StringVar(&o.AuditLog, "audit-log", "", "audit log path")
-	var stopAfter string
+	var stopAfter, probeURL string
 	if upgrade {
 		fs.StringVar(&o.NewBinary, "new-binary", "", "candidate nginx binary")
 		fs.StringVar(&stopAfter, "stop-after", "", "stop after this step (drain)")
 		fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 10*time.Second, "wait for the new master")
 		fs.DurationVar(&o.DrainTimeout, "drain-timeout", 60*time.Second, "wait for the old workers")
 		fs.BoolVar(&o.NoAutoRollback, "no-auto-rollback", false, "leave a failed upgrade as it is")
+		fs.StringVar(&probeURL, "probe", "", "URL to request throughout; a failure after WINCH rolls back")
 	}
 	err := parse(fs, args)
 	if err == nil {
@@ -177,6 +179,11 @@ func headless(args []string, stdout, stderr io.Writer, upgrade bool) int {
 	case upgrade && (o.ReadyTimeout <= 0 || o.DrainTimeout <= 0):
 		err = fmt.Errorf("--ready-timeout %s and --drain-timeout %s: timeouts must be positive", o.ReadyTimeout, o.DrainTimeout)
 	}
+	// The probe runs from before USR2 to the end, so a failure after WINCH blocks the commit.
+	var probe *nginxctl.Probe
+	if err == nil && probeURL != "" {
+		probe, err = nginxctl.StartProbe(context.Background(), nginxctl.ProbeOptions{URL: probeURL})
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "hotdeploy:", err)
 		if o.JSON { // scripts read stdout: give them the final object too
@@ -188,7 +195,14 @@ func headless(args []string, stdout, stderr io.Writer, upgrade bool) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if upgrade {
-		return nginxctl.Upgrade(ctx, o, stdout)
+		if probe == nil {
+			return nginxctl.Upgrade(ctx, o, stdout)
+		}
+		o.Probe = probe
+		code := nginxctl.Upgrade(ctx, o, stdout)
+		probe.Stop()
+		fmt.Fprintln(stderr, "hotdeploy:", nginxctl.ProbeSummary(probe.Stats()))
+		return code
 	}
 	return nginxctl.Rollback(ctx, o, stdout)
 }

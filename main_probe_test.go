@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgradetest"
+)
+
+// `hotdeploy upgrade --probe URL` through run(), as a script would call it.
+func probeCLI(t *testing.T, probe func(sb *nginxctl.Sandbox) string) (int, string, string, *nginxctl.Sandbox, int) {
+	t.Helper()
+	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
+	master := upgradetest.Settled(t, sb, 2).Masters[0].PID
+	var out, errOut bytes.Buffer
+	code := run([]string{"upgrade", "--new-binary", upgradetest.Copy(t), "--yes", "--json", "--probe", probe(sb),
+		"--pidfile", sb.PidFile, "--audit-log", filepath.Join(t.TempDir(), "audit.log")}, &out, &errOut)
+	return code, out.String(), errOut.String(), sb, master
+}
+
+func TestCLIUpgradeWithProbeCommits(t *testing.T) {
+	code, out, errOut, _, _ := probeCLI(t, func(sb *nginxctl.Sandbox) string { return sb.URL })
+	if r := upgradetest.LastResult(t, out); code != 0 || r.Result != "committed" {
+		t.Fatalf("exit %d, result %+v, stderr %s", code, r, errOut)
+	}
+	if !strings.Contains(errOut, " ok, 0 failed") {
+		t.Errorf("stderr should end with the probe's summary and no failure: %q", errOut)
+	}
+}
+
+func TestCLIUpgradeProbeFailureRollsBack(t *testing.T) {
+	code, out, errOut, sb, master := probeCLI(t, func(*nginxctl.Sandbox) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return "http://" + ln.Addr().String() + "/"
+	})
+	if r := upgradetest.LastResult(t, out); code != nginxctl.ExitRolledBack || r.Result != "rolled-back" || !strings.Contains(r.Error, "probe") {
+		t.Fatalf("exit %d, result %+v, stderr %s", code, r, errOut)
+	}
+	if !strings.Contains(errOut, "refused") {
+		t.Errorf("stderr should say the probe's requests were refused: %q", errOut)
+	}
+	upgradetest.CheckOldServes(t, sb, master, 2, 0, "after the probe-triggered rollback")
+}
+
+// A probe URL that is not http(s) is bad input: exit 2, nothing touched.
+func TestCLIUpgradeRefusesBadProbeURL(t *testing.T) {
+	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
+	master := upgradetest.Settled(t, sb, 2).Masters[0].PID
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	var out, errOut bytes.Buffer
+	code := run([]string{"upgrade", "--new-binary", upgradetest.Copy(t), "--yes", "--json", "--probe", "ftp://127.0.0.1/",
+		"--pidfile", sb.PidFile, "--audit-log", audit}, &out, &errOut)
+	if r := upgradetest.LastResult(t, out.String()); code != nginxctl.ExitRefused || r.Result != "refused" || !strings.Contains(r.Error, "http://") {
+		t.Fatalf("exit %d, result %+v", code, r)
+	}
+	if s := upgradetest.Signals(t, audit); len(s) > 0 {
+		t.Errorf("signals were sent: %v", s)
+	}
+	upgradetest.CheckOldServes(t, sb, master, 2, 0, "after the refusal")
+}

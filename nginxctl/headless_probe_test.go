@@ -1,0 +1,82 @@
+package nginxctl_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgradetest"
+)
+
+// probeUpgrade runs a headless upgrade of a fresh sandbox to a copy of its nginx, gated by a
+// probe of url (the sandbox itself when empty). It returns the exit code, the final result,
+// the probe's stats, the sandbox, and the original master and binary hash.
+func probeUpgrade(t *testing.T, url string, noRollback bool) (int, upgradetest.Result, nginxctl.ProbeStats, *nginxctl.Sandbox, int, string) {
+	t.Helper()
+	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
+	in := upgradetest.Settled(t, sb, 2)
+	sha := upgradetest.SHA256(t, sb.Binary)
+	if url == "" {
+		url = sb.URL
+	}
+	p := startTestProbe(t, nginxctl.ProbeOptions{URL: url, LoopbackOnly: true, Rate: 100})
+	var out bytes.Buffer
+	code := nginxctl.Upgrade(context.Background(), nginxctl.HeadlessOptions{
+		Target: nginxctl.Target{PidFile: sb.PidFile}, NewBinary: upgradetest.Copy(t), JSON: true,
+		AuditLog: filepath.Join(t.TempDir(), "audit.log"), NoAutoRollback: noRollback, Probe: p,
+	}, &out)
+	p.Stop()
+	return code, upgradetest.LastResult(t, out.String()), p.Stats(), sb, in.Masters[0].PID, sha
+}
+
+// A full headless upgrade with the probe running: committed, and not one request failed.
+func TestHeadlessUpgradeWithProbeCommitsWithZeroFailures(t *testing.T) {
+	code, res, s, sb, oldMaster, _ := probeUpgrade(t, "", false)
+	if code != nginxctl.ExitDone || res.Result != "committed" {
+		t.Fatalf("exit %d, result %+v", code, res)
+	}
+	checkZeroFailures(t, s)
+	in := sandboxtest.Instance(t, sb)
+	if len(in.Masters) != 1 || in.Masters[0].PID != res.NewPID || res.OldPID != oldMaster {
+		t.Fatalf("after the commit: masters %+v, result %+v", in.Masters, res)
+	}
+	if o, _, _ := nginxctl.ServedBy(s, in); o == 0 || s.OK == 0 {
+		t.Errorf("no response came from the new master %d's workers: %s", res.NewPID, nginxctl.ProbeSummary(s))
+	}
+}
+
+// A probe failure after WINCH blocks the commit and rolls back: here the probe aims at a closed
+// loopback port, so every request is refused.
+func TestHeadlessUpgradeRollsBackWhenProbeFails(t *testing.T) {
+	code, res, s, sb, oldMaster, sha := probeUpgrade(t, "http://"+freeLoopbackPort(t)+"/", false)
+	if code != nginxctl.ExitRolledBack || res.Result != "rolled-back" {
+		t.Fatalf("exit %d, result %+v; want exit %d rolled-back", code, res, nginxctl.ExitRolledBack)
+	}
+	if !strings.Contains(res.Error, "probe") || !strings.Contains(res.Error, "refused") {
+		t.Errorf("the result should name the probe's refused requests: %q", res.Error)
+	}
+	if s.Failures[nginxctl.FailRefused] == 0 {
+		t.Errorf("probe: %s", nginxctl.ProbeSummary(s))
+	}
+	upgradetest.CheckOldServes(t, sb, oldMaster, 2, 0, "after the probe-triggered rollback")
+	if got := upgradetest.SHA256(t, sb.Binary); got != sha {
+		t.Error("the old binary was not restored on disk")
+	}
+}
+
+// With --no-auto-rollback the failure is reported and the instance left drained for a human.
+func TestHeadlessProbeFailureWithNoAutoRollbackLeavesItDrained(t *testing.T) {
+	code, res, _, sb, oldMaster, _ := probeUpgrade(t, "http://"+freeLoopbackPort(t)+"/", true)
+	if code != nginxctl.ExitNeedsHuman || res.Result != "failed" || !strings.Contains(res.Error, "probe") {
+		t.Fatalf("exit %d, result %+v; want exit %d failed naming the probe", code, res, nginxctl.ExitNeedsHuman)
+	}
+	in := sandboxtest.Instance(t, sb)
+	if in.Phase != model.PhaseOldDrained || in.Masters[0].PID != oldMaster {
+		t.Errorf("left in phase %s with masters %+v; want old-drained, old master %d still there", in.Phase, in.Masters, oldMaster)
+	}
+}
