@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every embedded file, by its name in this folder.
 //
-//go:embed sandbox
+//go:embed sandbox narration
 var FS embed.FS
