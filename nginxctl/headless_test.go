@@ -179,8 +179,30 @@ func TestHeadlessInterruptRollsBack(t *testing.T) {
 		t.Errorf("signals %v, want %v", got, want)
 	}
 	release()
-	if in := rg.checkOldServes("after the held download ended", 0); func() bool { _, ok := in.Find(held); return ok }() {
-		t.Errorf("the draining worker %d is still there", held)
+	rg.checkOldServes("after the held download ended", 0)
+	rg.waitGone(held, "the draining worker after its client left")
+}
+
+// TestHeadlessInterruptRightAfterUSR2: Ctrl-C the moment SIGUSR2 is out, while the new master
+// is still starting: the rollback stops it (SIGQUIT, no SIGHUP, no SIGWINCH), exit 1.
+func TestHeadlessInterruptRightAfterUSR2(t *testing.T) {
+	rg := newRig(t, 2)
+	check := rg.load()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOn{cancel: cancel, match: func(e nginxctl.Event) bool { return e.Kind == "signal" && e.Signal == "SIGUSR2" }}
+	code := nginxctl.Upgrade(ctx, rg.opts(upgradetest.Copy(t)), out)
+	res := upgradetest.LastResult(t, out.buf.String())
+	check("Ctrl-C right after SIGUSR2")
+	if code != nginxctl.ExitRolledBack || res.Result != "rolled-back" {
+		t.Fatalf("exit %d, result %q (%s); want 1 rolled-back\n%s", code, res.Result, res.Error, out.buf.String())
+	}
+	rg.checkOldServes("after Ctrl-C right after SIGUSR2", 0)
+	rg.checkBinary("after Ctrl-C right after SIGUSR2", rg.origSHA)
+	got := rg.signals()
+	if len(got) != 2 || got[0] != upgradetest.Sent("SIGUSR2", rg.master) || !strings.HasPrefix(got[1], "SIGQUIT ") ||
+		!strings.HasSuffix(got[1], " sent") {
+		t.Errorf("signals %v, want SIGUSR2 to %d then SIGQUIT to the new master", got, rg.master)
 	}
 }
 

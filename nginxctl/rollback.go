@@ -23,12 +23,17 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
 	}
 	in = cur
+	log := followLog(in.ErrorLog)
+	if in.New() == nil && in.OldbinPID == in.Masters[0].PID {
+		if in, err = r.awaitNewMaster(ctx, in, log); err != nil {
+			return in, wrapCtx(err, step, log)
+		}
+	}
 	if in.New() == nil {
 		return r.RestoreBinary(in)
 	}
 	old, nw := in.Masters[0], *in.New()
-	log := followLog(in.ErrorLog)
-	if model.NeedsHUP(old) {
+	if r.needsHUP(in) {
 		if in, err = r.restartOldWorkers(ctx, in, log, start); err != nil {
 			return in, wrapCtx(err, step, log)
 		}
@@ -54,6 +59,38 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 	r.emit(Event{Step: step, Kind: "done", PID: old.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("rolled back: master %d serves the old binary", old.PID)})
 	return in, nil
+}
+
+// awaitNewMaster waits, after SIGUSR2 renamed nginx.pid to .oldbin, until the new master shows
+// up (then it must be stopped) or nginx renames the pid file back (it did not start). Restoring
+// the binary before that would let nginx exec whatever is on disk a moment later.
+func (r *Runner) awaitNewMaster(ctx context.Context, in model.Instance, log *logSince) (model.Instance, error) {
+	old := in.Masters[0].PID
+	r.emit(Event{Step: "rollback", Kind: "progress", PID: old,
+		Message: fmt.Sprintf("%s.oldbin names the old master %d: waiting for the new master it starts", in.PidFile, old)})
+	in, err := r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
+		log.read()
+		if err != nil || cur.Masters[0].PID != old {
+			return false, &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf("the old master %d is gone", old)}
+		}
+		return cur.New() != nil || cur.OldbinPID != old && cur.PidFilePID == old, nil
+	})
+	if errors.Is(err, errWaitTimeout) {
+		err = &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
+			"%s.oldbin names the old master %d but no new master appeared within %s; look at the error log", in.PidFile, old, r.ReadyTimeout)}
+	}
+	return in, err
+}
+
+// needsHUP applies model.NeedsHUP to two refreshes in a row: /proc/PID/task/PID/children can
+// skip a live child while a sibling exits, and a SIGHUP to an old master whose workers still
+// accept would start a second set of them.
+func (r *Runner) needsHUP(in model.Instance) bool {
+	if !model.NeedsHUP(in.Masters[0]) {
+		return false
+	}
+	again, err := r.Scanner.Refresh(in)
+	return err == nil && again.Masters[0].PID == in.Masters[0].PID && model.NeedsHUP(again.Masters[0])
 }
 
 // restartOldWorkers sends SIGHUP to an old master none of whose workers accepts, and waits

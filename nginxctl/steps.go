@@ -214,11 +214,12 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 	if lines, err := configTest(ctx, old, in.Binary); err != nil {
 		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
 	}
-	w := &startWatch{old: old.PID, want: newWorkers(in), log: followLog(in.ErrorLog)}
+	w := &startWatch{ctx: ctx, old: old.PID, want: newWorkers(in), log: followLog(in.ErrorLog)}
 	if err := r.send(ctx, in, model.ActUpgrade, old.Process, syscall.SIGUSR2); err != nil {
 		return in, err
 	}
-	in, err = r.await(ctx, in, r.ReadyTimeout, w.check)
+	// Not ctx: an interruption is honoured only once nginx has acted on SIGUSR2 (see check).
+	in, err = r.await(context.WithoutCancel(ctx), in, r.ReadyTimeout, w.check)
 	if errors.Is(err, errWaitTimeout) {
 		err = w.fail("the new master did not serve within %s (phase %s)", r.ReadyTimeout, in.Phase)
 	}
@@ -233,14 +234,21 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 
 // startWatch follows the instance after USR2.
 type startWatch struct {
+	ctx       context.Context
 	old, want int
 	log       *logSince
 	newPID    int
 	sawOldbin bool
 }
 
-// check is the wait condition: the new master wrote the pid file and runs want workers.
+// check is the wait condition: the new master wrote the pid file and runs want workers. An
+// interruption ends the wait only once nginx has acted on the signal (renamed the pid file to
+// .oldbin, or started the new master): before that a rollback could not see that an upgrade
+// is under way, restore the binary, and report success while nginx goes on to exec it.
 func (w *startWatch) check(cur model.Instance, err error) (bool, error) {
+	if err := w.ctx.Err(); err != nil && (w.sawOldbin || w.newPID != 0) {
+		return false, err
+	}
 	for _, line := range w.log.read() {
 		if startFailed(line) {
 			return false, w.fail("the new binary did not start: %s", nginxSays(w.log.lines, line))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
 	"github.com/hotdeploy/hotdeploy/nginxctl/upgradetest"
 )
 
@@ -146,10 +147,16 @@ func TestRollbackWhileOldDraining(t *testing.T) {
 	rg.rollBackTwice(in, "from old-draining", 1)
 	check("upgrade, drain, rollback from old-draining")
 	release()
-	after := rg.checkOldServes("after the held download ended", 0)
-	if _, ok := after.Find(held); ok {
-		t.Errorf("the draining worker %d is still there after its client left", held)
-	}
+	rg.checkOldServes("after the held download ended", 0)
+	rg.waitGone(held, "the draining worker after its client left")
+}
+
+// waitGone waits until pid is no child of the instance any more (an exiting process stays
+// listed, without a title, for a moment).
+func (rg *rig) waitGone(pid int, what string) {
+	rg.t.Helper()
+	sandboxtest.WaitFor(rg.t, rg.scanner, rg.instance(), 10*time.Second, what+" to exit",
+		func(in model.Instance) bool { _, ok := in.Find(pid); return !ok })
 }
 
 func hasDrainProgress(es []nginxctl.Event, pid int) bool {
