@@ -206,6 +206,31 @@ func TestHeadlessInterruptRightAfterUSR2(t *testing.T) {
 	}
 }
 
+// TestHeadlessInterruptRightAfterWINCH: Ctrl-C the moment SIGWINCH is out. The runner first
+// sees its effect (no old worker accepts), so the rollback sends the SIGHUP the old master
+// needs; exit 1 and the old master serves with worker_processes workers.
+func TestHeadlessInterruptRightAfterWINCH(t *testing.T) {
+	rg := newRig(t, 2)
+	check := rg.load()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOn{cancel: cancel, match: func(e nginxctl.Event) bool { return e.Kind == "signal" && e.Signal == "SIGWINCH" }}
+	code := nginxctl.Upgrade(ctx, rg.opts(upgradetest.Copy(t)), out)
+	res := upgradetest.LastResult(t, out.buf.String())
+	check("Ctrl-C right after SIGWINCH")
+	if code != nginxctl.ExitRolledBack || res.Result != "rolled-back" {
+		t.Fatalf("exit %d, result %q (%s); want 1 rolled-back\n%s", code, res.Result, res.Error, out.buf.String())
+	}
+	rg.checkOldServes("after Ctrl-C right after SIGWINCH", 0)
+	rg.checkBinary("after Ctrl-C right after SIGWINCH", rg.origSHA)
+	m := rg.master
+	want := []string{upgradetest.Sent("SIGUSR2", m), upgradetest.Sent("SIGWINCH", m), upgradetest.Sent("SIGHUP", m),
+		upgradetest.Sent("SIGQUIT", res.NewPID)}
+	if got := rg.signals(); !reflect.DeepEqual(got, want) {
+		t.Errorf("signals %v, want %v", got, want)
+	}
+}
+
 // TestHeadlessInterruptWithoutAutoRollback: with --no-auto-rollback, Ctrl-C after the new
 // master started sends nothing more: exit 3, both masters left serving for a human, who then
 // rolls back.

@@ -325,7 +325,9 @@ func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (
 		return in, err
 	}
 	w := &drainWatch{r: r, old: old.PID, nw: nw.PID, log: log, start: start}
-	in, err = r.await(ctx, in, r.ReadyTimeout, w.check(false))
+	// An interruption waits for WINCH's effect (a few ms): a rollback that judged the old
+	// workers before nginx acted on the signal would skip the SIGHUP they then need.
+	in, err = r.await(context.WithoutCancel(ctx), in, r.ReadyTimeout, w.check(false))
 	if errors.Is(err, errWaitTimeout) {
 		err = w.fail("the old workers still accept %s after SIGWINCH: nginx ignored it", r.ReadyTimeout)
 	}
