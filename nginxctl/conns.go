@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -23,22 +24,34 @@ import (
 // readlink per descriptor): they are read in full once per worker and afterwards only when the
 // dump shows a connection the cache does not know, and then only the descriptors that may have
 // changed. In a steady state no link is read, whatever the number of connections.
-// Safe for concurrent use.
+//
+// The kernel walks its whole established-socket table for a dump, TIME_WAIT sockets of the
+// whole host included, so a dump's cost follows the host more than the instance: MaxShare keeps
+// it within the dashboard's budget on a busy host. Safe for concurrent use.
 type ConnCounter struct {
-	mu      sync.Mutex
-	diag    sockDiag
-	gen     uint32                     // count generation, stamped on what each count saw
-	owner   map[uint32]*sockOwner      // socket inode -> worker holding it
-	workers map[workerKey]*workerState // workers of the instance, as last counted
-	foreign map[uint32]uint32          // inode -> generation after which to look for it again
-	ports   []uint16                   // local ports the instance listens on, ascending
-	netns   map[workerKey]error        // per master: nil when it shares our network namespace
-	selfNS  string                     // our network namespace, as /proc/self/ns/net names it
-	linkBuf []byte
-	path    []byte
-	pruned  uint32
-	estab   []diagSock // reused between counts
-	unknown []uint32
+	// MaxShare bounds the time spent dumping, as a share of wall time: when the last dump took
+	// d, the next waits d/MaxShare, and Count returns the last dump's counts meanwhile (for the
+	// same workers: a changed worker set is counted at once). NewConnCounter sets 0.004, 1 ms
+	// per 250 ms refresh, so a dump of 2 ms runs every other refresh; 0 dumps on every Count.
+	// Set it before the first Count.
+	MaxShare float64
+
+	mu       sync.Mutex
+	lastDump time.Time     // when the last dump started
+	lastCost time.Duration // how long it took
+	diag     sockDiag
+	gen      uint32                     // count generation, stamped on what each count saw
+	owner    map[uint32]*sockOwner      // socket inode -> worker holding it
+	workers  map[workerKey]*workerState // workers of the instance, as last counted
+	foreign  map[uint32]uint32          // inode -> generation after which to look for it again
+	ports    []uint16                   // local ports the instance listens on, ascending
+	netns    map[workerKey]error        // per master: nil when it shares our network namespace
+	selfNS   string                     // our network namespace, as /proc/self/ns/net names it
+	linkBuf  []byte
+	path     []byte
+	pruned   uint32
+	estab    []diagSock // reused between counts
+	unknown  []uint32
 }
 
 type workerKey struct {
@@ -73,12 +86,13 @@ const foreignRetry = 8
 func NewConnCounter() *ConnCounter {
 	self, _ := os.Readlink("/proc/self/ns/net")
 	return &ConnCounter{
-		owner:   map[uint32]*sockOwner{},
-		workers: map[workerKey]*workerState{},
-		foreign: map[uint32]uint32{},
-		netns:   map[workerKey]error{},
-		selfNS:  self,
-		linkBuf: make([]byte, 128),
+		MaxShare: 0.004,
+		owner:    map[uint32]*sockOwner{},
+		workers:  map[workerKey]*workerState{},
+		foreign:  map[uint32]uint32{},
+		netns:    map[workerKey]error{},
+		selfNS:   self,
+		linkBuf:  make([]byte, 128),
 	}
 }
 
@@ -88,6 +102,13 @@ func NewConnCounter() *ConnCounter {
 func (c *ConnCounter) Count(in model.Instance) (map[int]int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.MaxShare > 0 && c.lastCost > 0 && time.Since(c.lastDump) < time.Duration(float64(c.lastCost)/c.MaxShare) {
+		if counts, ok := c.sameWorkers(in); ok {
+			return counts, nil
+		}
+	}
+	start := time.Now()
+	defer func() { c.lastDump, c.lastCost = start, time.Since(start) }()
 	c.gen++
 	var list []*workerState
 	fresh := false
@@ -144,6 +165,24 @@ func (c *ConnCounter) Count(in model.Instance) (map[int]int, error) {
 	}
 	c.prune()
 	return counts, nil
+}
+
+// sameWorkers returns the last counts if the instance has exactly the workers last counted.
+func (c *ConnCounter) sameWorkers(in model.Instance) (map[int]int, bool) {
+	counts := make(map[int]int, len(c.workers))
+	for _, m := range in.Masters {
+		for _, p := range m.Children {
+			if p.Role != model.RoleWorker {
+				continue
+			}
+			ws := c.workers[workerKey{p.PID, p.StartTicks}]
+			if ws == nil {
+				return nil, false
+			}
+			counts[p.PID] = ws.count
+		}
+	}
+	return counts, len(counts) == len(c.workers)
 }
 
 // dumpPorts is the steady state: the kernel lists only established sockets on the known ports.

@@ -100,10 +100,11 @@ func countLoop(b *testing.B, count func() *nginxctl.ConnCounter, in model.Instan
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
-// The steady state: every socket already known, so a count is one filtered socket-table dump.
+// The steady state: every socket already known, so a count is one filtered socket-table dump
+// (MaxShare off: every count dumps).
 func BenchmarkConnCounterSteady1000(b *testing.B) {
 	_, in := connsFixture(b)
-	cc := nginxctl.NewConnCounter()
+	cc := exactCounter()
 	wantConns(b, cc, in)
 	countLoop(b, func() *nginxctl.ConnCounter { return cc }, in, nil)
 }
@@ -112,7 +113,7 @@ func BenchmarkConnCounterSteady1000(b *testing.B) {
 // fresh connections, as in the demo: some counts see a connection they must look up.
 func BenchmarkConnCounterWithProbe1000(b *testing.B) {
 	sb, in := connsFixture(b)
-	cc := nginxctl.NewConnCounter()
+	cc := exactCounter()
 	wantConns(b, cc, in)
 	p, err := nginxctl.StartProbe(context.Background(), nginxctl.ProbeOptions{URL: sb.URL, LoopbackOnly: true, MaxDuration: time.Minute})
 	if err != nil {
@@ -130,6 +131,6 @@ func BenchmarkConnCounterWithProbe1000(b *testing.B) {
 // The first count for a set of workers: every descriptor link is read once.
 func BenchmarkConnCounterFirstCount1000(b *testing.B) {
 	_, in := connsFixture(b)
-	wantConns(b, nginxctl.NewConnCounter(), in)
-	countLoop(b, nginxctl.NewConnCounter, in, nil)
+	wantConns(b, exactCounter(), in)
+	countLoop(b, exactCounter, in, nil)
 }

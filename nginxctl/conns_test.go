@@ -63,7 +63,7 @@ func sum(counts map[int]int) int {
 func TestConnCounterFollowsHeldDownloadThroughDrain(t *testing.T) {
 	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
 	r, sc := connsRunner(t)
-	cc := nginxctl.NewConnCounter()
+	cc := exactCounter()
 	ctx := context.Background()
 	in := upgradetest.Settled(t, sb, 2)
 
@@ -166,7 +166,7 @@ func TestConnCounterLeavesOutUpstreamConnections(t *testing.T) {
 	if line, err := body.ReadString('\n'); err != nil || line != "first line\n" {
 		t.Fatalf("proxied response: %q, %v", line, err)
 	}
-	counts := mustCount(t, nginxctl.NewConnCounter(), in)
+	counts := mustCount(t, exactCounter(), in)
 	if counts[pid] != 1 {
 		t.Fatalf("worker %d proxies one client to an upstream: counts %v, want 1 (the client only)", pid, counts)
 	}
@@ -177,7 +177,7 @@ func TestConnCounterLeavesOutUpstreamConnections(t *testing.T) {
 func TestConnCounterTracksChurn(t *testing.T) {
 	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
 	in := upgradetest.Settled(t, sb, 2)
-	cc := nginxctl.NewConnCounter()
+	cc := exactCounter()
 	oneShot := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
 	var open []net.Conn
 	defer func() {
@@ -344,7 +344,7 @@ func TestConnCounterFindsConnectionOnReusedFileDescriptor(t *testing.T) {
 	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 1})
 	in := upgradetest.Settled(t, sb, 1)
 	pid := in.Masters[0].Workers()[0].PID
-	cc := nginxctl.NewConnCounter()
+	cc := exactCounter()
 	// The download holds a socket and, one number above it, the open slow.bin.
 	held, err := nginxctl.HoldConnection(context.Background(), sb.URL)
 	if err != nil {
@@ -364,5 +364,43 @@ func TestConnCounterFindsConnectionOnReusedFileDescriptor(t *testing.T) {
 	}()
 	if counts := mustCount(t, cc, in); counts[pid] != 2 {
 		t.Fatalf("two idle connections on worker %d: counts %v", pid, counts)
+	}
+}
+
+// exactCounter dumps on every Count: the tests check each count against what is open.
+func exactCounter() *nginxctl.ConnCounter {
+	cc := nginxctl.NewConnCounter()
+	cc.MaxShare = 0
+	return cc
+}
+
+// Under MaxShare, a count that comes too soon after the last dump returns that dump's counts,
+// unless the workers changed: those are counted at once.
+func TestConnCounterMaxShareReusesCountsForTheSameWorkers(t *testing.T) {
+	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 1})
+	in := upgradetest.Settled(t, sb, 1)
+	pid := in.Masters[0].Workers()[0].PID
+	cc := nginxctl.NewConnCounter()
+	if cc.MaxShare <= 0 {
+		t.Fatalf("NewConnCounter: MaxShare %v, want a budget", cc.MaxShare)
+	}
+	cc.MaxShare = 1e-9 // after one dump, the next waits for hours
+	if counts := mustCount(t, cc, in); counts[pid] != 0 {
+		t.Fatalf("first count: %v", counts)
+	}
+	conns := openIdleConns(t, sb.URL, 1)
+	defer conns[0].Close()
+	if counts := mustCount(t, cc, in); counts[pid] != 0 {
+		t.Errorf("too soon after the last dump: %v, want its counts again", counts)
+	}
+	noWorkers := in
+	noWorkers.Masters = []model.Master{in.Masters[0]}
+	noWorkers.Masters[0].Children = nil
+	if counts := mustCount(t, cc, noWorkers); len(counts) != 0 {
+		t.Errorf("a changed worker set must be counted at once: %v", counts)
+	}
+	cc.MaxShare = 0
+	if counts := mustCount(t, cc, in); counts[pid] != 1 {
+		t.Errorf("without a budget: %v, want the open connection", counts)
 	}
 }
