@@ -118,6 +118,9 @@ func checkUpgrade(in Instance, phase Phase) Verdict {
 		return refuse(a, "the binary at %s is the one already running: install a new one first (i)", in.Binary)
 	case m.ActiveWorkers() == 0:
 		return refuse(a, "master %d has no running worker: wait until it serves", m.PID)
+	case in.BinarySameBytes:
+		return Verdict{Action: a, Allowed: true, Warning: fmt.Sprintf(
+			"%s holds the same bytes as the running binary: the new master runs the same build", in.Binary)}
 	}
 	return Verdict{Action: a, Allowed: true}
 }
@@ -128,7 +131,7 @@ func checkDrain(in Instance, phase Phase) Verdict {
 	case PhaseIdle:
 		return refuse(a, "no upgrade is running: start the new binary first (u)")
 	case PhaseNewStarting:
-		return refuse(a, "the new master %d is not serving yet: wait for its pid file and workers", in.Masters[1].PID)
+		return refuse(a, "the new master%s is not serving yet: wait for its pid file and workers", newPID(in))
 	case PhaseOldDraining:
 		return refuse(a, "the old workers are already draining")
 	case PhaseOldDrained:
@@ -146,7 +149,7 @@ func checkCommit(in Instance, phase Phase) Verdict {
 	case PhaseIdle:
 		return refuse(a, "no upgrade is running: nothing to commit")
 	case PhaseNewStarting:
-		return refuse(a, "the new master %d is not serving yet: committing now could leave nothing serving", in.Masters[1].PID)
+		return refuse(a, "the new master%s is not serving yet: committing now could leave nothing serving", newPID(in))
 	case PhaseBothServing:
 		return Verdict{Action: a, Allowed: true, Warning: fmt.Sprintf(
 			"the old workers were not drained: %d of them stop now, and the new binary has not yet served alone",
@@ -155,4 +158,12 @@ func checkCommit(in Instance, phase Phase) Verdict {
 		return Verdict{Action: a, Allowed: true, Warning: "the old master exits once its draining workers finish"}
 	}
 	return Verdict{Action: a, Allowed: true}
+}
+
+// newPID names the new master's pid for a sentence, or nothing when it is not seen yet.
+func newPID(in Instance) string {
+	if nw := in.New(); nw != nil {
+		return fmt.Sprintf(" %d", nw.PID)
+	}
+	return ""
 }

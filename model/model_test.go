@@ -29,6 +29,18 @@ func upgrading(pidFile int, oldChildren []Process, newChildren ...Process) Insta
 	return in
 }
 
+func oldbinOnly() Instance {
+	in := idle()
+	in.PidFilePID, in.OldbinPID = 0, 100
+	return in
+}
+
+func staleOldbin() Instance {
+	in := idle()
+	in.OldbinPID = 4242
+	return in
+}
+
 var (
 	oldActive   = []Process{worker(101, 100, false), worker(102, 100, false)}
 	oldDraining = []Process{worker(101, 100, true), worker(102, 100, false)}
@@ -45,6 +57,8 @@ func TestDerivePhase(t *testing.T) {
 	}{
 		{"no master", Instance{}, PhaseIdle},
 		{"one master", idle(), PhaseIdle},
+		{"pid file renamed to .oldbin, new master not seen yet", oldbinOnly(), PhaseNewStarting},
+		{"stale .oldbin names another pid", staleOldbin(), PhaseIdle},
 		{"new master has not written the pid file", upgrading(0, oldActive, newWorkers...), PhaseNewStarting},
 		{"pid file still names the old master", upgrading(100, oldActive, newWorkers...), PhaseNewStarting},
 		{"new master has no worker yet", upgrading(200, oldActive), PhaseNewStarting},
@@ -116,6 +130,9 @@ func TestCheckRefusals(t *testing.T) {
 		{"commit when drained", upgrading(200, nil, newWorkers...), Context{}, ActCommit, ""},
 
 		{"rollback when idle", idle(), Context{}, ActRollback, "no old master"},
+		{"rollback right after USR2, new master not seen", oldbinOnly(), Context{}, ActRollback, ""},
+		{"drain right after USR2", oldbinOnly(), Context{}, ActDrain, "not serving yet"},
+		{"upgrade right after USR2", oldbinOnly(), Context{}, ActUpgrade, "already running"},
 		{"rollback while new starts", upgrading(0, oldActive), Context{}, ActRollback, ""},
 		{"rollback when drained", upgrading(200, nil, newWorkers...), Context{}, ActRollback, ""},
 	}
@@ -155,6 +172,18 @@ func TestCommitWarnings(t *testing.T) {
 				t.Fatalf("verdict %+v, want warning containing %q", v, tt.warning)
 			}
 		})
+	}
+}
+
+func TestUpgradeToSameBytesWarns(t *testing.T) {
+	in := idle()
+	in.BinarySameBytes = true
+	v := Check(in, Context{}, ActUpgrade)
+	if !v.Allowed || !strings.Contains(v.Warning, "same build") {
+		t.Fatalf("verdict %+v, want allowed with a same-build warning", v)
+	}
+	if v := Check(idle(), Context{}, ActUpgrade); v.Warning != "" {
+		t.Fatalf("a different binary warns: %q", v.Warning)
 	}
 }
 

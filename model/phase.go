@@ -49,7 +49,13 @@ func (p *Phase) UnmarshalText(b []byte) error {
 // writes nginx.pid only after the new configuration loaded, and the workers are what accept.
 // The old master is draining when none of its workers accepts any more (after WINCH they are
 // titled "is shutting down"); it is drained when it has no children left at all.
+//
+// Right after USR2 nginx renames nginx.pid to nginx.pid.oldbin before the new master shows up:
+// one master whose pid the .oldbin file holds is already new-starting.
 func DerivePhase(in Instance) Phase {
+	if len(in.Masters) == 1 && in.OldbinPID != 0 && in.OldbinPID == in.Masters[0].PID {
+		return PhaseNewStarting
+	}
 	if len(in.Masters) < 2 {
 		return PhaseIdle
 	}
