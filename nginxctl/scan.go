@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -20,6 +21,9 @@ import (
 // Families are the comm names of nginx-family binaries. Their titles keep the "<comm>:" prefix,
 // so the role parser never hard-codes "nginx:".
 var Families = map[string]bool{"nginx": true, "angie": true, "openresty": true, "tengine": true, "freenginx": true}
+
+// errZombie marks a process that exited and waits for its parent to reap it.
+var errZombie = errors.New("process exited")
 
 // ErrGone is returned by Refresh when no master of the instance is alive any more.
 var ErrGone = errors.New("the nginx instance is gone: no master of it is running")
@@ -138,16 +142,31 @@ func (s *Scanner) Refresh(prev model.Instance) (model.Instance, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for _, m := range prev.Masters {
+	known := knownChildren(prev)
+	for i, m := range prev.Masters {
 		p, err := s.readProc(m.PID, now)
 		if err != nil || p.StartTicks != m.StartTicks || p.Role != model.RoleMaster {
 			continue
 		}
-		in := s.assemble(p, func(pid int) []model.Process { return s.readChildren(pid, now) })
+		if i == 0 && s.leftParent(prev, p.PID, now) {
+			continue // the old master is exiting: the new master stands alone now
+		}
+		in := s.assemble(p, func(pid int) []model.Process { return s.readChildren(pid, now, known[pid]) })
 		s.prune(now)
 		return in, nil
 	}
 	return model.Instance{}, ErrGone
+}
+
+// leftParent tells whether the new master of prev still lives but is no longer a child of the
+// old one: the kernel reparents it as the old master exits, a moment before that one is gone.
+func (s *Scanner) leftParent(prev model.Instance, oldPID int, now time.Time) bool {
+	nw := prev.New()
+	if nw == nil {
+		return false
+	}
+	p, err := s.readProc(nw.PID, now)
+	return err == nil && p.StartTicks == nw.StartTicks && p.PPID != oldPID
 }
 
 // InstanceOf returns the instance a master pid belongs to, without a full scan. The pid may be
@@ -171,19 +190,50 @@ func (s *Scanner) InstanceOf(pid int) (model.Instance, error) {
 	return s.Refresh(model.Instance{Masters: []model.Master{{Process: p}}})
 }
 
-// readChildren reads the children of pid from /proc.
-func (s *Scanner) readChildren(pid int, now time.Time) []model.Process {
+// readChildren reads the children of pid from /proc. The kernel's children list can skip a live
+// child while a sibling exits, so a child the previous refresh saw (known) and that is still
+// there with the same start time is kept even when the list misses it.
+func (s *Scanner) readChildren(pid int, now time.Time, known []model.Process) []model.Process {
 	pids, err := s.r.children(pid)
 	if err != nil {
 		return nil
 	}
 	ps := make([]model.Process, 0, len(pids))
+	listed := make(map[int]bool, len(pids))
 	for _, c := range pids {
+		listed[c] = true
 		if p, err := s.readProc(c, now); err == nil && p.PPID == pid {
 			ps = append(ps, p)
 		}
 	}
+	missed := false
+	for _, k := range known {
+		if listed[k.PID] {
+			continue
+		}
+		if p, err := s.readProc(k.PID, now); err == nil && p.PPID == pid && p.StartTicks == k.StartTicks {
+			ps = append(ps, p)
+			missed = true
+		}
+	}
+	if missed {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
+	}
 	return ps
+}
+
+// knownChildren maps each master of an instance to the children it had, the new master
+// counting as a child of the old one.
+func knownChildren(in model.Instance) map[int][]model.Process {
+	known := make(map[int][]model.Process, len(in.Masters))
+	for _, m := range in.Masters {
+		known[m.PID] = m.Children
+	}
+	if nw := in.New(); nw != nil {
+		old := in.Masters[0]
+		known[old.PID] = append(slices.Clip(old.Children), nw.Process)
+	}
+	return known
 }
 
 // assemble builds the instance rooted at master root, with children from kids.
@@ -227,6 +277,9 @@ func (s *Scanner) readProc(pid int, now time.Time) (model.Process, error) {
 	st, err := s.r.stat(pid)
 	if err != nil {
 		return model.Process{}, err
+	}
+	if st.state == 'Z' {
+		return model.Process{}, errZombie // exited, not yet reaped: its title is gone
 	}
 	title, err := s.r.title(pid)
 	if err != nil {
