@@ -171,6 +171,9 @@ type Instance struct {
 	BinaryVersion string `json:"binary_version,omitempty"`
 	// BinaryDiffers is true when the file at Binary is not the one the current master runs.
 	BinaryDiffers bool `json:"binary_differs"`
+	// BinarySameBytes is true when that other file holds the very bytes that run (a copy, or
+	// the binary a rollback restored): an upgrade to it restarts the same build.
+	BinarySameBytes bool `json:"binary_same_bytes"`
 	// PidFilePID and OldbinPID are what nginx.pid and nginx.pid.oldbin hold (0: none).
 	PidFilePID int `json:"pid_file_pid"`
 	OldbinPID  int `json:"oldbin_pid"`

@@ -75,8 +75,34 @@ func parseBuildInfo(out string) buildInfo {
 // binaryCache runs `-V` once per file content. Running the binary is the only reliable way to
 // learn its version and compiled-in paths, and a refresh must not exec anything twice.
 type binaryCache struct {
-	mu sync.Mutex
-	m  map[fileID]buildInfo
+	mu      sync.Mutex
+	m       map[fileID]buildInfo
+	digests map[fileID]string
+}
+
+// digest returns the sha256 of the file at path (which may be /proc/PID/exe), hashing each
+// file content once.
+func (c *binaryCache) digest(path string) (string, error) {
+	id, err := statID(path)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	d, ok := c.digests[id]
+	c.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	if d, err = fileSHA256(path); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if c.digests == nil {
+		c.digests = map[fileID]string{}
+	}
+	c.digests[id] = d
+	c.mu.Unlock()
+	return d, nil
 }
 
 // info returns the build info of the binary at path (which may be /proc/PID/exe).

@@ -133,7 +133,8 @@ func (s *Scanner) complete(in *model.Instance) {
 	}
 	// The binary on disk is the file argv[0] names: that is what nginx will exec on USR2.
 	in.Binary = firstNonEmpty(mi.argv0, mi.exeLink)
-	running, errRun := statID(fmt.Sprintf("/proc/%d/exe", current(*in).PID))
+	runningExe := fmt.Sprintf("/proc/%d/exe", current(*in).PID)
+	running, errRun := statID(runningExe)
 	onDisk, errDisk := statID(in.Binary)
 	if errDisk == nil {
 		if bi, err := s.bins.info(in.Binary); err == nil {
@@ -141,6 +142,11 @@ func (s *Scanner) complete(in *model.Instance) {
 		}
 	}
 	in.BinaryDiffers = errRun == nil && errDisk == nil && !running.sameFile(onDisk)
+	if in.BinaryDiffers && running.size == onDisk.size {
+		a, err1 := s.bins.digest(runningExe)
+		b, err2 := s.bins.digest(in.Binary)
+		in.BinarySameBytes = err1 == nil && err2 == nil && a == b
+	}
 	if errDisk != nil && mi.argv0 != "" && old.Argv0Problem == "" {
 		old.Argv0Problem = argv0Problem(old.PID, mi, errDisk)
 	}

@@ -92,7 +92,10 @@ func writeInstance(b *strings.Builder, in model.Instance, now time.Time) {
 	fmt.Fprintf(b, "%s  phase %s  pid file %s\n", in.Family, in.Phase, orDash(in.PidFile))
 	fmt.Fprintf(b, "  conf %s  prefix %s  error log %s\n", orDash(in.Conf), orDash(in.Prefix), orDash(in.ErrorLog))
 	onDisk := "same as running"
-	if in.BinaryDiffers {
+	switch {
+	case in.BinarySameBytes:
+		onDisk = "another file with the running binary's bytes"
+	case in.BinaryDiffers:
 		onDisk = "differs from running: " + orDash(in.BinaryVersion)
 	}
 	fmt.Fprintf(b, "  binary %s (%s)\n", orDash(in.Binary), onDisk)
