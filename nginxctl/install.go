@@ -20,6 +20,19 @@ type Installed struct {
 // backupPath is where the running binary is kept before an install.
 func backupPath(binary string) string { return binary + ".old" }
 
+// rejectedPath is where a restore keeps the file it replaces, so that a binary the operator put
+// in place by hand is never lost.
+func rejectedPath(binary string) string { return binary + ".rejected" }
+
+// writeTarget is the file an install or a restore replaces: where a symlinked binary points, so
+// the link stays a link.
+func writeTarget(binary string) string {
+	if t, err := filepath.EvalSymlinks(binary); err == nil {
+		return t
+	}
+	return binary
+}
+
 // installBinary backs up the binary the master runs (read through /proc/PID/exe, which stays
 // readable even when the file was already replaced) to <binary>.old, then puts candidate in
 // place atomically: a temporary file in the same directory renamed over binary. Copying over a
@@ -35,26 +48,36 @@ func installBinary(masterPID int, binary, candidate string) (Installed, error) {
 	if inst.BackupSHA256, err = atomicCopy(running, inst.Backup, mode); err != nil {
 		return inst, fmt.Errorf("back up the running binary to %s: %w", inst.Backup, err)
 	}
-	if inst.NewSHA256, err = atomicCopy(candidate, binary, mode); err != nil {
+	if inst.NewSHA256, err = atomicCopy(candidate, writeTarget(binary), mode); err != nil {
 		return inst, fmt.Errorf("install %s as %s: %w", candidate, binary, err)
 	}
 	return inst, nil
 }
 
 // restoreBinary puts the binary the master runs back at binary, unless it is already there.
-func restoreBinary(masterPID int, binary string) (bool, error) {
+// The file it replaces is kept as <binary>.rejected, whose path it returns ("" when no file
+// was there).
+func restoreBinary(masterPID int, binary string) (restored bool, kept string, err error) {
 	same, err := binaryIsRunning(masterPID, binary)
 	if err != nil || same {
-		return false, err
+		return false, "", err
 	}
+	target := writeTarget(binary)
 	mode := os.FileMode(0o755)
-	if st, err := os.Stat(binary); err == nil {
+	if st, err := os.Stat(target); err == nil {
 		mode = st.Mode().Perm()
+		kept = rejectedPath(binary)
+		if err := os.Remove(kept); err != nil && !os.IsNotExist(err) {
+			return false, "", fmt.Errorf("make room for %s: %w", kept, err)
+		}
+		if err := os.Link(target, kept); err != nil {
+			return false, "", fmt.Errorf("keep %s as %s before restoring: %w", target, kept, err)
+		}
 	}
-	if _, err := atomicCopy(fmt.Sprintf("/proc/%d/exe", masterPID), binary, mode); err != nil {
-		return false, fmt.Errorf("restore %s from master %d: %w", binary, masterPID, err)
+	if _, err := atomicCopy(fmt.Sprintf("/proc/%d/exe", masterPID), target, mode); err != nil {
+		return false, kept, fmt.Errorf("restore %s from master %d: %w", binary, masterPID, err)
 	}
-	return true, nil
+	return true, kept, nil
 }
 
 // binaryIsRunning tells whether the file at binary is the one the master runs: the same inode,

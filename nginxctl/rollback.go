@@ -151,7 +151,7 @@ func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master
 // RestoreBinary puts the binary the (old) master runs back on disk if another file is there.
 func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
 	m := in.Masters[0]
-	restored, err := restoreBinary(m.PID, in.Binary)
+	restored, kept, err := restoreBinary(m.PID, in.Binary)
 	if !restored && err == nil {
 		return in, nil
 	}
@@ -167,9 +167,17 @@ func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
 			"%v; the old master %d still runs, copy /proc/%d/exe to %s by hand", err, m.PID, m.PID, in.Binary)}
 	}
 	r.emit(Event{Step: "rollback", Kind: "progress", PID: m.PID,
-		Message: fmt.Sprintf("%s restored from the binary master %d runs", in.Binary, m.PID)})
+		Message: restoredMessage(in.Binary, m.PID, kept)})
 	if cur, err := r.Scanner.Refresh(in); err == nil {
 		in = cur
 	}
 	return in, nil
+}
+
+func restoredMessage(binary string, pid int, kept string) string {
+	msg := fmt.Sprintf("%s restored from the binary master %d runs", binary, pid)
+	if kept != "" {
+		msg += "; the file it replaced is kept as " + kept
+	}
+	return msg
 }
