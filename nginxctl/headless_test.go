@@ -307,9 +307,53 @@ func TestHeadlessNewMasterDiesWithoutAutoRollback(t *testing.T) {
 		t.Errorf("rollback: exit %d %+v", code, rb)
 	}
 	rg.checkBinary("after rollback in idle", rg.origSHA)
+	if got := upgradetest.SHA256(t, rg.sb.Binary+".rejected"); got != upgradetest.SHA256(t, bad) {
+		t.Errorf("the replaced binary was not kept as .rejected: sha256 %.12s", got)
+	}
 	if got, want := rg.signals(), []string{upgradetest.Sent("SIGUSR2", rg.master)}; !reflect.DeepEqual(got, want) {
 		t.Errorf("signals %v, want %v", got, want)
 	}
+	// The restored file is a copy: another inode with the running bytes, which status tells.
+	if in := rg.instance(); !in.BinaryDiffers || !in.BinarySameBytes {
+		t.Errorf("after the restore: binary_differs %v, binary_same_bytes %v; want both true", in.BinaryDiffers, in.BinarySameBytes)
+	}
+}
+
+// TestInstallKeepsSymlinkedBinaryALink: when the binary nginx runs is a symlink, install and
+// restore write the file it points at and leave the link in place.
+func TestInstallKeepsSymlinkedBinaryALink(t *testing.T) {
+	sb := sandboxtest.Prepare(t, nginxctl.SandboxOptions{Workers: 1})
+	real := sb.Binary + "-real"
+	if err := os.Rename(sb.Binary, real); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, sb.Binary); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rg := rigFor(t, sb, 1)
+	candidate := upgradetest.Copy(t)
+	opts := rg.opts(candidate)
+	opts.StopAfterDrain = true
+	if code, res, out := rg.upgrade(context.Background(), opts); code != nginxctl.ExitDone {
+		t.Fatalf("upgrade: exit %d %+v\n%s", code, res, out)
+	}
+	checkLink := func(how, wantSHA string) {
+		t.Helper()
+		if target, err := os.Readlink(sb.Binary); err != nil || target != real {
+			t.Errorf("%s: %s is no longer a link to %s (%q, %v)", how, sb.Binary, real, target, err)
+		}
+		if got := upgradetest.SHA256(t, real); got != wantSHA {
+			t.Errorf("%s: %s has sha256 %.12s, want %.12s", how, real, got, wantSHA)
+		}
+	}
+	checkLink("after install", upgradetest.SHA256(t, candidate))
+	if code, res := rg.rollback(); code != nginxctl.ExitDone {
+		t.Fatalf("rollback: exit %d %+v", code, res)
+	}
+	checkLink("after rollback", rg.origSHA)
 }
 
 // TestHeadlessRefusesBadCandidates: every candidate that cannot be the new nginx is refused
