@@ -288,6 +288,11 @@ func (p *Probe) one(ctx context.Context) {
 	if err != nil && ctx.Err() != nil {
 		return // cut short by Stop: says nothing about nginx
 	}
+	p.recordLocked(start, lat, pid, status, err)
+}
+
+// recordLocked counts one completed request; p.mu is held.
+func (p *Probe) recordLocked(start time.Time, lat time.Duration, pid, status int, err error) {
 	kind := classify(err, status)
 	p.bucket(start.Add(lat), kind == "")
 	if kind == "" {
@@ -313,8 +318,11 @@ func (p *Probe) one(ctx context.Context) {
 		p.firstErr = p.lastErr
 	}
 	if len(p.failLog) == failLogMax {
-		if p.failLog[0].start.After(p.dropped) {
-			p.dropped = p.failLog[0].start
+		// Drop the oldest quarter, remembering the latest start among them.
+		for _, f := range p.failLog[:failLogMax/4] {
+			if f.start.After(p.dropped) {
+				p.dropped = f.start
+			}
 		}
 		p.failLog = slices.Delete(p.failLog, 0, failLogMax/4)
 	}
