@@ -9,7 +9,8 @@ import (
 )
 
 // BenchmarkView renders the whole screen during an upgrade with 64 workers per master, tall
-// enough to draw every row, in colour. Budget (DESIGN.md): <= 2 ms per render.
+// enough to draw every row, with the probe panel and the error log, in colour and without.
+// Budget (DESIGN.md): <= 2 ms per render.
 func BenchmarkView(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
@@ -21,8 +22,9 @@ func BenchmarkView(b *testing.B) {
 			src := newFakeSource(manyWorkers(64))
 			src.logs = sampleLog
 			snap, _ := src.Scan()
-			m := New(Options{}, Deps{Source: src, Actor: &fakeActor{}, Clock: fixedClock{t0}}, &snap)
+			m := New(Options{}, Deps{Source: src, Actor: &fakeActor{}, Clock: fixedClock{t0}, Probe: fakeProbe{sampleProbe()}}, &snap)
 			next, _ := m.Update(tea.WindowSizeMsg{Width: 200, Height: 160})
+			next, _ = next.Update(m.refreshCmd()()) // the probe panel and the log filled in
 			m = next.(Model)
 			if n := len(m.View()); n == 0 {
 				b.Fatal("empty view")

@@ -33,6 +33,8 @@ func Demo(o DemoOptions) (err error) {
 		NewBinary: candidate,
 		Interval:  defaultInterval,
 		AuditLog:  filepath.Join(sb.Prefix, "logs", "audit.log"),
+		Probe:     sb.URL,
+		demo:      true,
 	})
 }
 

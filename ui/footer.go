@@ -79,15 +79,18 @@ func (m Model) hints() string {
 		cl.SetHelp("esc/?", "close help")
 		return m.help.ShortHelpView([]key.Binding{cl, k.Quit})
 	}
-	line := m.actionHints(true)
-	if ansi.StringWidth(line) > m.width {
-		line = m.actionHints(false) // dimmed keys without their words
+	var line string
+	for terse := 0; terse <= 2; terse++ {
+		if line = m.actionHints(terse); ansi.StringWidth(line) <= m.width {
+			break
+		}
 	}
 	return line
 }
 
-// actionHints renders the footer keys; dimWords false shows refused keys by their letter only.
-func (m Model) actionHints(dimWords bool) string {
+// actionHints renders the footer keys, tersely as the width requires: at terse 1 refused keys
+// show by their letter only, at 2 so do the keys besides the actions (and quit).
+func (m Model) actionHints(terse int) string {
 	s, k := m.styles, m.keys
 	var parts []string
 	for _, b := range k.ShortHelp() {
@@ -98,13 +101,17 @@ func (m Model) actionHints(dimWords bool) string {
 		a, isAction := k.actionFor(b.Keys()[0])
 		if isAction && !m.verdict(a).Allowed {
 			text := h.Key
-			if dimWords {
+			if terse == 0 {
 				text += " " + h.Desc
 			}
 			if s.Plain {
 				text = "(" + text + ")"
 			}
 			parts = append(parts, s.KeyOff.Render(text))
+			continue
+		}
+		if terse == 2 && !isAction && b.Keys()[0] != "q" {
+			parts = append(parts, s.KeyOn.Render(h.Key))
 			continue
 		}
 		parts = append(parts, s.KeyOn.Render(h.Key)+" "+s.DescOn.Render(h.Desc))

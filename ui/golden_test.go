@@ -68,3 +68,9 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, text string) {
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(text)) },
 		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
+
+// goldenView compares a view rendered without a program with testdata/<test name>.golden.
+func goldenView(t *testing.T, v string) {
+	t.Helper()
+	golden.RequireEqual(t, []byte(v))
+}

@@ -14,6 +14,7 @@ type KeyMap struct {
 	Up, Down, Pick  key.Binding
 	Select, Close   key.Binding
 	Help, Quit      key.Binding
+	Hold, Narrate   key.Binding
 }
 
 // DefaultKeyMap returns the dashboard's keys.
@@ -34,6 +35,8 @@ func DefaultKeyMap() KeyMap {
 		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Hold:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "hold conn"), key.WithDisabled()),
+		Narrate:  key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "guide"), key.WithDisabled()),
 	}
 }
 
@@ -69,7 +72,7 @@ func (k KeyMap) actionFor(pressed string) (model.Action, bool) {
 
 // ShortHelp is the footer: the upgrade keys in the order they are used, then help and quit.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback, k.Pick, k.Help, k.Quit}
+	return []key.Binding{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback, k.Hold, k.Narrate, k.Pick, k.Help, k.Quit}
 }
 
 // FullHelp groups the keys for `?`.
@@ -77,6 +80,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback},
 		{k.Confirm, k.Cancel},
-		{k.Pick, k.Up, k.Down, k.Select, k.Help, k.Quit},
+		{k.Hold, k.Narrate, k.Pick, k.Up, k.Down, k.Select, k.Help, k.Quit},
 	}
 }

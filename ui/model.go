@@ -42,6 +42,13 @@ type Deps struct {
 	Actor    Actor
 	ActorErr string
 	Clock    Clock
+	// Probe is the traffic probe (--probe, on in the demo); ProbeErr says why it is off.
+	Probe    ProbeSource
+	ProbeErr string
+	// Hold opens the demo's long-lived download (key l); nil outside the demo.
+	Hold HoldFunc
+	// Narration returns the guided demo's text for a key (see narration.go).
+	Narration func(key string) (string, bool)
 }
 
 // Model is the root model: global keys and modes, then the panels.
@@ -78,6 +85,15 @@ type Model struct {
 	record    stepLog
 	output    *output
 	flash     *flash
+
+	// Traffic proof (issue 4): the probe's last stats, which master each worker belongs to (so
+	// answers of exited workers still count for their generation), the held download.
+	probeStats *nginxctl.ProbeStats
+	owners     nginxctl.WorkerOwners
+	held       Holder
+	heldInfo   heldState
+	holding    bool
+	narrate    bool
 }
 
 // running is the step in progress: one at a time.
@@ -111,6 +127,7 @@ func New(opts Options, deps Deps, initial *model.Snapshot) Model {
 	m := Model{
 		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: DefaultStyles(),
 		help: help.New(), candidate: opts.NewBinary, width: 80, height: 24,
+		owners: nginxctl.WorkerOwners{}, narrate: opts.demo,
 	}
 	m.help.Styles = m.styles.Help
 	m.input = newPathInput(m.styles)
@@ -165,4 +182,6 @@ func (m *Model) syncKeys() {
 	}
 	m.keys.Rollback.SetEnabled(!m.opts.ReadOnly && m.oldMasterLives())
 	m.keys.Pick.SetEnabled(len(m.instances) > 1 && m.opts.Target == (nginxctl.Target{}))
+	m.keys.Hold.SetEnabled(m.deps.Hold != nil && !m.opts.ReadOnly)
+	m.keys.Narrate.SetEnabled(m.deps.Narration != nil)
 }

@@ -6,6 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
 )
 
 // tickMsg asks for the next refresh of loop seq.
@@ -18,6 +19,7 @@ type scanMsg struct {
 	lines []string
 	path  string
 	seq   int
+	extras
 }
 
 // refreshMsg carries the cheap refresh of the instance shown.
@@ -28,6 +30,37 @@ type refreshMsg struct {
 	lines []string
 	path  string
 	seq   int
+	extras
+}
+
+// extras are read with every refresh besides the process tree: the probe and the held download.
+type extras struct {
+	probe *nginxctl.ProbeStats
+	held  heldState
+}
+
+// extrasReader captures what to read; the returned function runs off the UI goroutine.
+func (m Model) extrasReader() func() extras {
+	probe, held := m.deps.Probe, m.held
+	return func() extras {
+		var e extras
+		if probe != nil {
+			st := probe.Stats()
+			e.probe = &st
+		}
+		e.held = readHeld(held)
+		return e
+	}
+}
+
+// applyExtras keeps the newest probe and held-download readings.
+func (m *Model) applyExtras(e extras) {
+	if e.probe != nil {
+		m.probeStats = e.probe
+	}
+	if m.held != nil && e.held.pid == m.heldInfo.pid {
+		m.heldInfo = e.held
+	}
 }
 
 // tick re-arms the refresh loop; every handler of a refresh result calls it once, so exactly
@@ -54,22 +87,22 @@ func (m Model) rearm(seq int) tea.Cmd {
 
 // scanCmd runs a full discovery scan off the UI goroutine.
 func (m Model) scanCmd() tea.Cmd {
-	src, path, seq := m.deps.Source, m.logPath, m.loop
+	src, path, seq, ex := m.deps.Source, m.logPath, m.loop, m.extrasReader()
 	return func() tea.Msg {
 		snap, err := src.Scan()
 		if path == "" && len(snap.Instances) == 1 {
 			path = snap.Instances[0].ErrorLog // the first scan: show the log at once
 		}
-		return scanMsg{snap: snap, err: err, lines: src.LogLines(path), path: path, seq: seq}
+		return scanMsg{snap: snap, err: err, lines: src.LogLines(path), path: path, seq: seq, extras: ex()}
 	}
 }
 
 // refreshCmd re-reads the instance shown.
 func (m Model) refreshCmd() tea.Cmd {
-	src, in, key, path, seq := m.deps.Source, m.inst, m.selected, m.logPath, m.loop
+	src, in, key, path, seq, ex := m.deps.Source, m.inst, m.selected, m.logPath, m.loop, m.extrasReader()
 	return func() tea.Msg {
 		cur, err := src.Refresh(in)
-		return refreshMsg{key: key, in: cur, err: err, lines: src.LogLines(path), path: path, seq: seq}
+		return refreshMsg{key: key, in: cur, err: err, lines: src.LogLines(path), path: path, seq: seq, extras: ex()}
 	}
 }
 
@@ -143,6 +176,7 @@ func (m *Model) show(in model.Instance) {
 		m.log = nil
 	}
 	m.inst, m.hasInst, m.selected, m.logPath = in, true, in.Key(), in.ErrorLog
+	m.owners.Observe(in)
 }
 
 // appendLog keeps the newest error-log lines of the log shown.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +23,9 @@ type Options struct {
 	Probe     string
 	ReadOnly  bool
 	AuditLog  string
+	// demo turns on what only the demo offers: the held download (l), the guide (g), and a
+	// loopback-only probe.
+	demo bool
 }
 
 // DemoOptions configure `hotdeploy demo`.
@@ -43,6 +47,26 @@ func Run(o Options) error {
 		initial = &snap
 	}
 	deps := Deps{Source: newLiveSource(sc, o.Target)}
+	if o.Probe != "" {
+		p, err := nginxctl.StartProbe(context.Background(), nginxctl.ProbeOptions{URL: o.Probe, LoopbackOnly: o.demo})
+		if err != nil {
+			deps.ProbeErr = err.Error()
+		} else {
+			deps.Probe = p
+			defer p.Stop()
+		}
+	}
+	if o.demo {
+		url := o.Probe
+		deps.Hold = func(ctx context.Context, want func(int) bool) (Holder, error) {
+			h, err := nginxctl.HoldConnectionWhere(ctx, url, want)
+			if err != nil {
+				return nil, err
+			}
+			return h, nil
+		}
+		deps.Narration = assetNarration
+	}
 	if !o.ReadOnly {
 		audit, err := nginxctl.OpenAudit(o.AuditLog)
 		if err != nil {

@@ -41,21 +41,63 @@ type StepResult struct {
 	Err   error
 }
 
-// liveSource reads /proc through a Scanner and follows error logs.
+// liveSource reads /proc through a Scanner, counts the workers' connections and follows error
+// logs.
 type liveSource struct {
 	sc     *nginxctl.Scanner
+	conns  *nginxctl.ConnCounter
 	target nginxctl.Target
 	mu     sync.Mutex
 	tails  map[string]*nginxctl.LogTail
+	// shown is the instance last refreshed, the one on screen: a scan counts connections for
+	// it only (the counter caches one instance's sockets).
+	shown string
 }
 
 func newLiveSource(sc *nginxctl.Scanner, t nginxctl.Target) *liveSource {
-	return &liveSource{sc: sc, target: t, tails: map[string]*nginxctl.LogTail{}}
+	return &liveSource{sc: sc, conns: nginxctl.NewConnCounter(), target: t, tails: map[string]*nginxctl.LogTail{}}
 }
 
-func (s *liveSource) Scan() (model.Snapshot, error) { return s.sc.Resolve(s.target) }
+func (s *liveSource) Scan() (model.Snapshot, error) {
+	snap, err := s.sc.Resolve(s.target)
+	s.mu.Lock()
+	shown := s.shown
+	s.mu.Unlock()
+	for i := range snap.Instances {
+		if in := &snap.Instances[i]; in.Key() == shown || len(snap.Instances) == 1 {
+			s.countConns(in)
+		}
+	}
+	return snap, err
+}
 
-func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) { return s.sc.Refresh(in) }
+func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) {
+	cur, err := s.sc.Refresh(in)
+	if err == nil {
+		s.mu.Lock()
+		s.shown = cur.Key()
+		s.mu.Unlock()
+		s.countConns(&cur)
+	}
+	return cur, err
+}
+
+// countConns fills in the established connections of each worker. Without permission to read
+// the workers' sockets (not root) the counts stay unknown and the column stays hidden.
+func (s *liveSource) countConns(in *model.Instance) {
+	counts, err := s.conns.Count(*in)
+	if err != nil {
+		return
+	}
+	for i := range in.Masters {
+		for j := range in.Masters[i].Children {
+			c := &in.Masters[i].Children[j]
+			if n, ok := counts[c.PID]; ok {
+				c.Conns = n
+			}
+		}
+	}
+}
 
 func (s *liveSource) LogLines(path string) []string {
 	if path == "" {

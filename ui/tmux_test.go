@@ -115,6 +115,7 @@ func (s *tmuxSession) waitText(timeout time.Duration, texts ...string) string {
 // dashboardRig is a sandbox nginx, a staged candidate binary and the built dashboard.
 type dashboardRig struct {
 	sb        *nginxctl.Sandbox
+	pidFile   string
 	sc        *nginxctl.Scanner
 	bin       string
 	candidate string
@@ -125,6 +126,7 @@ func newDashboardRig(t *testing.T) *dashboardRig {
 	t.Helper()
 	r := &dashboardRig{bin: buildBinary(t), sc: nginxctl.NewScanner()}
 	r.sb = sandboxtest.Start(t, nginxctl.SandboxOptions{})
+	r.pidFile = r.sb.PidFile
 	dir := t.TempDir()
 	r.candidate, r.audit = filepath.Join(dir, "nginx-candidate"), filepath.Join(dir, "audit.log")
 	if err := nginxctl.CopyFile(r.sb.Binary, r.candidate, 0o755); err != nil {
@@ -135,15 +137,20 @@ func newDashboardRig(t *testing.T) *dashboardRig {
 
 // open starts a dashboard on the sandbox without colour (NO_COLOR), so dimmed keys show in
 // parentheses on the captured screen.
-func (r *dashboardRig) open(t *testing.T, width, height int) *tmuxSession {
+func (r *dashboardRig) open(t *testing.T, width, height int, extra ...string) *tmuxSession {
 	t.Helper()
-	return startTmux(t, width, height, "env", "NO_COLOR=1", r.bin, "--pidfile", r.sb.PidFile,
-		"--new-binary", r.candidate, "--audit-log", r.audit, "--interval", "100ms")
+	argv := append([]string{"env", "NO_COLOR=1", r.bin, "--pidfile", r.sb.PidFile,
+		"--new-binary", r.candidate, "--audit-log", r.audit, "--interval", "100ms"}, extra...)
+	return startTmux(t, width, height, argv...)
 }
 
 func (r *dashboardRig) instance(t *testing.T) model.Instance {
 	t.Helper()
-	return sandboxtest.Instance(t, r.sb)
+	snap, err := nginxctl.NewScanner().Resolve(nginxctl.Target{PidFile: r.pidFile})
+	if err != nil {
+		t.Fatalf("resolve %s: %v", r.pidFile, err)
+	}
+	return snap.Instances[0]
 }
 
 func (r *dashboardRig) waitPhase(t *testing.T, in model.Instance, what string, cond func(model.Instance) bool) model.Instance {
@@ -179,7 +186,8 @@ func (s *tmuxSession) waitDone(label string) string {
 func install(t *testing.T, s *tmuxSession, r *dashboardRig, in model.Instance) model.Instance {
 	t.Helper()
 	s.keys("i")
-	s.waitText(screenWait, "new nginx binary: "+r.candidate)
+	// The input scrolls a long path to its end.
+	s.waitText(screenWait, "new nginx binary: ", r.candidate[max(len(r.candidate)-40, 0):])
 	s.keys("Enter")
 	s.waitText(screenWait, "Install new binary?", "candidate: ", "[ No ]")
 	s.keys("y")
@@ -316,4 +324,26 @@ func TestTmuxRestartMidUpgradeShowsPhase(t *testing.T) {
 	s2.waitText(screenWait, fmt.Sprintf("SIGWINCH to pid %d", in.Masters[0].PID))
 	s2.keys("Escape")
 	s2.waitText(screenWait, "cancelled: nothing was sent")
+}
+
+// TestTmuxProbeFlag: --probe shows the traffic panel with the master that answered; a URL that
+// cannot be probed is said on screen and the dashboard keeps working.
+func TestTmuxProbeFlag(t *testing.T) {
+	r := newDashboardRig(t)
+	in := r.instance(t)
+	s := r.open(t, 120, 40, "--probe", r.sb.URL)
+	s.waitFor("probe answers from the master", screenWait, func(screen string) bool {
+		if !probeCounts.MatchString(screen) {
+			return false
+		}
+		_, _, served := probeState(t, screen)
+		return served[in.Masters[0].PID] > 0
+	})
+	requireNoFailures(t, s, "idle")
+	_, _ = s.run("kill-server")
+
+	s = r.open(t, 120, 40, "--probe", "ftp://127.0.0.1/")
+	s.waitText(screenWait, "PROBE off: ", "only http:// and https://", "[ IDLE ]")
+	s.keys("u")
+	s.waitText(screenWait, "is the one already running")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -33,12 +34,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// lines are kept.
 		if msg.seq == m.loop {
 			m.applyScan(msg.snap, msg.err)
+			m.applyExtras(msg.extras)
 		}
 		m.appendLog(msg.path, msg.lines)
 		return m, m.rearm(msg.seq)
 	case refreshMsg:
 		if msg.seq == m.loop {
 			m.applyRefresh(msg)
+			m.applyExtras(msg.extras)
 		}
 		m.appendLog(msg.path, msg.lines)
 		return m, m.rearm(msg.seq)
@@ -47,6 +50,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.kick()
 	case candidateMsg:
 		return m.onCandidate(msg)
+	case heldMsg:
+		return m.onHeld(msg), nil
+	case releasedMsg:
+		return m, nil
 	case tea.KeyMsg:
 		return m.onKey(msg)
 	}
@@ -90,6 +97,10 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.mode = modePicker
 	case key.Matches(msg, m.keys.Close):
 		m.output = nil
+	case slices.Contains(m.keys.Hold.Keys(), msg.String()):
+		return m.onHold()
+	case key.Matches(msg, m.keys.Narrate):
+		m.narrate = !m.narrate
 	default:
 		if a, ok := m.keys.actionFor(msg.String()); ok {
 			return m.onAction(a)

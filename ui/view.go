@@ -88,7 +88,12 @@ func (m Model) renderNoInstance(width int) string {
 func (m Model) renderDashboard(w, h int) string {
 	header := renderHeader(m.styles, m.inst, w)
 	headerH := strings.Count(header, "\n") + 1
-	avail := h - headerH - 1 // one blank line between the table and what is below
+	// A blank line sets the table off from what is below, when the screen has room for it.
+	gap := "\n"
+	if h < 28 {
+		gap = ""
+	}
+	avail := h - headerH - len(gap)
 	lower, lowerH, fixed := m.lowerPanel(w)
 	need := 1
 	for _, ms := range m.inst.Masters {
@@ -103,7 +108,7 @@ func (m Model) renderDashboard(w, h int) string {
 	}
 	tableH = max(tableH, 2)
 	table := renderTable(m.styles, m.inst, m.now, w, tableH)
-	return header + "\n" + table + "\n\n" + lower
+	return header + "\n" + table + "\n" + gap + lower
 }
 
 // lowerPanel returns what goes under the table when it has a fixed height (a dialog, the path
@@ -135,13 +140,34 @@ func (m Model) renderPanels(w, h int) string {
 	if rightW < 24 {
 		return steps
 	}
-	var right string
-	if m.output != nil {
-		right = renderOutput(m.styles, m.output, m.oldMasterLives(), rightW, h)
-	} else {
-		right = renderLog(m.styles, m.logPath, m.log, rightW, h)
+	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h), "  ", m.renderRight(rightW, h))
+}
+
+// renderRight stacks the probe panel (when probing) over the guide (when on), a result panel,
+// or the error log, which takes what is left.
+func (m Model) renderRight(w, h int) string {
+	var top []string
+	guide := m.narrate && m.deps.Narration != nil && m.output == nil
+	if m.deps.Probe != nil || m.deps.ProbeErr != "" {
+		top = m.renderProbe(w)
+		if guide && h < 16 {
+			top = top[:1] // the counts (failures in red); the guide needs the room
+		}
 	}
-	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h), "  ", right)
+	rest := h - len(top)
+	var below string
+	switch {
+	case m.output != nil:
+		below = renderOutput(m.styles, m.output, m.oldMasterLives(), w, rest)
+	case m.narrate && m.deps.Narration != nil:
+		below = strings.Join(m.renderNarration(w, rest), "\n")
+	default:
+		below = renderLog(m.styles, m.logPath, m.log, w, rest)
+	}
+	if len(top) == 0 {
+		return below
+	}
+	return strings.Join(top, "\n") + "\n" + below
 }
 
 func targetText(t nginxctl.Target) string {

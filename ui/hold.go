@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl"
+)
+
+// Holder is one long-lived download kept open on a worker; nginxctl.Held is one.
+type Holder interface {
+	WorkerPID() int
+	BytesRead() int64
+	Done() <-chan struct{}
+	Close()
+}
+
+// HoldFunc opens a held download on a worker that want accepts (demo mode only).
+type HoldFunc func(ctx context.Context, want func(workerPID int) bool) (Holder, error)
+
+// heldState is what the refresh saw of the held download.
+type heldState struct {
+	pid   int
+	bytes int64
+	done  bool
+}
+
+// heldMsg carries a held download that just opened, or why it could not.
+type heldMsg struct {
+	h   Holder
+	err error
+}
+
+// releasedMsg says a held download was closed.
+type releasedMsg struct{}
+
+// onHold answers l: open a slow download on a worker of the old generation (the first master,
+// still accepting), or close the one held.
+func (m Model) onHold() (Model, tea.Cmd) {
+	switch {
+	case m.deps.Hold == nil:
+		m.flash = &flash{text: "l works in the demo only: it holds a slow download open on the sandbox", isErr: true}
+		return m, nil
+	case m.holding:
+		m.flash = &flash{text: "opening the held download…"}
+		return m, nil
+	case m.held != nil:
+		h := m.held
+		m.held, m.heldInfo = nil, heldState{}
+		m.flash = &flash{text: fmt.Sprintf("closing the download held on worker %d", h.WorkerPID())}
+		return m, func() tea.Msg { h.Close(); return releasedMsg{} }
+	case !m.hasInst:
+		m.flash = &flash{text: "no nginx master is running", isErr: true}
+		return m, nil
+	}
+	old := m.inst.Masters[0]
+	want := map[int]bool{}
+	for _, c := range old.Children {
+		if c.Role == model.RoleWorker && !c.ShuttingDown {
+			want[c.PID] = true
+		}
+	}
+	if len(want) == 0 {
+		m.flash = &flash{text: fmt.Sprintf("master %d has no accepting worker to hold a download on", old.PID), isErr: true}
+		return m, nil
+	}
+	m.holding = true
+	hold := m.deps.Hold
+	return m, func() tea.Msg {
+		h, err := hold(context.Background(), func(pid int) bool { return want[pid] })
+		return heldMsg{h: h, err: err}
+	}
+}
+
+func (m Model) onHeld(msg heldMsg) Model {
+	m.holding = false
+	if msg.err != nil {
+		m.flash = &flash{text: msg.err.Error(), isErr: true}
+		return m
+	}
+	m.held = msg.h
+	m.heldInfo = heldState{pid: msg.h.WorkerPID()}
+	m.flash = &flash{text: fmt.Sprintf("a slow download is held on worker %d: drain the old workers and watch it stay", msg.h.WorkerPID())}
+	return m
+}
+
+// readHeld looks at a held download off the UI goroutine.
+func readHeld(h Holder) heldState {
+	if h == nil {
+		return heldState{}
+	}
+	st := heldState{pid: h.WorkerPID(), bytes: h.BytesRead()}
+	select {
+	case <-h.Done():
+		st.done = true
+	default:
+	}
+	return st
+}
+
+// heldLine describes the held download for the probe panel.
+func (m Model) heldLine() string {
+	s := m.styles
+	switch {
+	case m.deps.Hold == nil:
+		return ""
+	case m.held == nil:
+		return s.Muted.Render("l holds a slow download on the old generation")
+	case m.heldInfo.done:
+		return s.Muted.Render(fmt.Sprintf("held download ended on worker %d, %s read", m.heldInfo.pid, bytesHuman(uint64(m.heldInfo.bytes))))
+	}
+	where := "exited"
+	if p, ok := m.inst.Find(m.heldInfo.pid); ok {
+		where = genLabel(p.Generation)
+		if p.ShuttingDown {
+			where += ", draining " + nginxctl.Uptime(m.now, p.DrainingSince)
+		}
+	}
+	return s.Warning.Render(fmt.Sprintf("held: worker %d (%s) %s read · l closes",
+		m.heldInfo.pid, where, bytesHuman(uint64(m.heldInfo.bytes))))
+}
