@@ -145,12 +145,19 @@ func (m Model) renderFullHelp(width int) string {
 		line := s.KeyOn.Render(fit(bind.Help().Key, 2)) + fit(a.Title(), 19) + fit(sig, 9) + state
 		b.WriteString("\n" + truncate(line, width))
 	}
-	for _, row := range [][2]string{
+	rows := [][2]string{
 		{"y", "confirm the dialog; n, esc or any other key cancels it (No is the default)"},
 		{"?", "this help; esc or ? closes it"},
 		{"p", "choose another instance (when several run)"},
 		{"q", "quit the dashboard; nginx is left as it is"},
-	} {
+	}
+	if m.deps.Hold != nil {
+		rows = append(rows, [2]string{"l", "hold a slow download on an old worker, to watch it drain; l again closes it"})
+	}
+	if m.deps.Narration != nil {
+		rows = append(rows, [2]string{"g", "show or hide the guide: what was just done and what comes next"})
+	}
+	for _, row := range rows {
 		b.WriteString("\n" + truncate(s.KeyOn.Render(fit(row[0], 2))+s.DescOn.Render(row[1]), width))
 	}
 	if m.opts.ReadOnly {
