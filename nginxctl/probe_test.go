@@ -177,10 +177,9 @@ func TestProbeSeesRollbackMoveTrafficBackWithZeroFailures(t *testing.T) {
 	if in, err = r.Drain(ctx, in, true); err != nil {
 		t.Fatal(err)
 	}
-	drained := moreOK(t, p, p.Stats(), 20, "requests to the new workers alone")
-	if by := owners.ServedBy(drained); by[newMaster] < 20 {
-		t.Fatalf("before the rollback the new master %d answered %d requests", newMaster, by[newMaster])
-	}
+	waitProbe(t, p, "20 requests answered by the new workers", func(s nginxctl.ProbeStats) bool {
+		return owners.ServedBy(s)[newMaster] >= 20
+	})
 
 	rolledBack := time.Now()
 	if in, err = r.Rollback(ctx, in); err != nil {
