@@ -67,11 +67,21 @@ func servedText(in model.Instance, by map[int]int64) string {
 		}
 		return fmt.Sprintf("%d (exited)", pid)
 	}
-	var parts []string
-	for _, pid := range slices.Sorted(maps.Keys(by)) {
-		if pid != 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", label(pid), by[pid]))
+	// The masters of the instance first, old before new; then those that have exited.
+	order := make([]int, 0, len(by))
+	for _, ms := range in.Masters {
+		if _, ok := by[ms.PID]; ok {
+			order = append(order, ms.PID)
 		}
+	}
+	for _, pid := range slices.Sorted(maps.Keys(by)) {
+		if _, live := in.Find(pid); !live && pid != 0 {
+			order = append(order, pid)
+		}
+	}
+	var parts []string
+	for _, pid := range order {
+		parts = append(parts, fmt.Sprintf("%s %d", label(pid), by[pid]))
 	}
 	if by[0] > 0 {
 		parts = append(parts, fmt.Sprintf("%s %d", label(0), by[0]))

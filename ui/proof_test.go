@@ -63,7 +63,7 @@ func TestProbePanelShowsTrafficByGeneration(t *testing.T) {
 	// After a commit the old master is gone, but its workers' answers still count for it.
 	in := synthInstance(synthMaster(2000, 1, model.GenCurrent, time.Minute, 2, 0))
 	m = update(t, m, refreshMsg{key: in.Key(), in: in, seq: m.loop, extras: extras{probe: ptr(sampleProbe())}})
-	if v := m.View(); !strings.Contains(v, "served by master 1000 (exited) 60 · 2000 40") {
+	if v := m.View(); !strings.Contains(v, "served by master 2000 40 · 1000 (exited) 60") {
 		t.Errorf("after the old master left:\n%s", v)
 	}
 }

@@ -159,8 +159,14 @@ func (m Model) renderRight(w, h int) string {
 	switch {
 	case m.output != nil:
 		below = renderOutput(m.styles, m.output, m.oldMasterLives(), w, rest)
-	case m.narrate && m.deps.Narration != nil:
-		below = strings.Join(m.renderNarration(w, rest), "\n")
+	case guide:
+		// The guide reads best in lines of at most 100 cells; on a tall screen the error log
+		// keeps what the guide leaves.
+		g := m.renderNarration(min(w, 100), rest)
+		below = strings.Join(g, "\n")
+		if left := rest - len(g) - 1; left >= 6 {
+			below += "\n\n" + renderLog(m.styles, m.logPath, m.log, w, left)
+		}
 	default:
 		below = renderLog(m.styles, m.logPath, m.log, w, rest)
 	}
