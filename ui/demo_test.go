@@ -80,7 +80,7 @@ func TestTmuxDemoStopsSandbox(t *testing.T) {
 			if how == "q" {
 				s.keys("q")
 			} else {
-				_, _ = s.run("kill-server")
+				s.stop()
 			}
 			deadline := time.Now().Add(screenWait)
 			for {

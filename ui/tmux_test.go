@@ -91,7 +91,7 @@ func TestTmuxRestartMidUpgradeShowsPhase(t *testing.T) {
 	if p, err := os.FindProcess(panePID); err == nil {
 		_ = p.Kill()
 	}
-	_, _ = s.run("kill-server")
+	s.stop()
 
 	s2 := r.open(t, 120, 40)
 	screen := s2.waitText(screenWait, append([]string{"[ BOTH-SERVING ]", "w drain old", "c commit", "r rollback"}, pids(in)...)...)
@@ -125,7 +125,7 @@ func TestTmuxProbeFlag(t *testing.T) {
 		return served[in.Masters[0].PID] > 0
 	})
 	requireNoFailures(t, s, "idle")
-	_, _ = s.run("kill-server")
+	s.stop()
 
 	s = r.open(t, 120, 40, "--probe", "ftp://127.0.0.1/")
 	s.waitText(screenWait, "PROBE off: ", "only http:// and https://", "[ IDLE ]")

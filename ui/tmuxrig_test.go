@@ -49,12 +49,35 @@ func startTmux(t *testing.T, width, height int, argv ...string) *tmuxSession {
 		t.Fatalf("tmux is needed for the end-to-end test (Debian: apt-get install tmux): %v", err)
 	}
 	s := &tmuxSession{t: t, sock: fmt.Sprintf("hotdeploy-test-%d-%d", os.Getpid(), tmuxServers.Add(1)), name: "dash"}
-	t.Cleanup(func() { _, _ = s.run("kill-server") })
+	t.Cleanup(s.stop)
 	args := append([]string{"new-session", "-d", "-s", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height)}, argv...)
 	if out, err := s.run(args...); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
 	return s
+}
+
+// stop kills the tmux server and waits (bounded) until the program it ran has exited: the
+// program may still be cleaning up (the demo stops its nginx) in directories the test removes
+// next.
+func (s *tmuxSession) stop() {
+	out, err := s.run("display-message", "-p", "-t", s.name, "#{pane_pid}")
+	_, _ = s.run("kill-server")
+	var pid int
+	if err != nil {
+		return // the session is gone already
+	}
+	if _, err := fmt.Sscan(out, &pid); err != nil || pid <= 1 {
+		return
+	}
+	deadline := time.Now().Add(screenWait)
+	for !processGone(pid) {
+		if time.Now().After(deadline) {
+			s.t.Errorf("the program in tmux (pid %d) did not exit after the hang-up", pid)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (s *tmuxSession) run(args ...string) (string, error) {
