@@ -368,3 +368,15 @@ func TestProbeEndsWithItsContext(t *testing.T) {
 		t.Errorf("reason %q", s.Stopped)
 	}
 }
+
+// A loopback name works as well as an address: the probe dials what it resolves to, in order
+// (localhost may list ::1 before 127.0.0.1, where the sandbox listens).
+func TestProbeByLoopbackName(t *testing.T) {
+	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 1})
+	url := strings.Replace(sb.URL, "127.0.0.1", "localhost", 1)
+	p := startTestProbe(t, nginxctl.ProbeOptions{URL: url, LoopbackOnly: true, MaxRequests: 5})
+	<-p.Ended()
+	if s := p.Stats(); s.OK != 5 {
+		t.Errorf("%s", nginxctl.ProbeSummary(s))
+	}
+}

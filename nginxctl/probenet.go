@@ -14,11 +14,11 @@ import (
 	"time"
 )
 
-// probeTarget is a validated URL, with the loopback address its connections are pinned to in
+// probeTarget is a validated URL, with the loopback addresses its connections are pinned to in
 // loopback-only mode.
 type probeTarget struct {
 	url    *url.URL
-	pinned netip.Addr // valid only in loopback-only mode
+	pinned []netip.Addr // loopback-only mode: the host's addresses, all loopback
 }
 
 // resolveTarget checks that raw is an http(s) URL and, with loopbackOnly, that its host is a
@@ -62,23 +62,36 @@ func resolveTarget(ctx context.Context, raw string, loopbackOnly bool, what stri
 	if len(addrs) == 0 {
 		return probeTarget{}, fmt.Errorf("%s URL %q: %s has no address", what, raw, host)
 	}
-	t.pinned = addrs[0].Unmap()
+	for _, a := range addrs {
+		t.pinned = append(t.pinned, a.Unmap())
+	}
 	return t, nil
 }
 
 // client returns an HTTP client that opens a fresh connection for every request (no keep-alive,
-// no proxy from the environment, no redirects followed), pinned to the loopback address in
-// loopback-only mode.
+// no proxy from the environment, no redirects followed), pinned to the resolved loopback
+// addresses in loopback-only mode, tried in order ("localhost" may name ::1 first while nginx
+// listens on 127.0.0.1 only).
 func (t probeTarget) client(timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: timeout}
 	dial := d.DialContext
-	if t.pinned.IsValid() {
+	if len(t.pinned) > 0 {
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			_, port, err := net.SplitHostPort(addr)
 			if err != nil {
 				return nil, err
 			}
-			return d.DialContext(ctx, network, net.JoinHostPort(t.pinned.String(), port))
+			var first error
+			for _, a := range t.pinned {
+				c, err := d.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
+				if err == nil {
+					return c, nil
+				}
+				if first == nil {
+					first = err
+				}
+			}
+			return nil, first
 		}
 	}
 	tr := &http.Transport{
