@@ -109,7 +109,7 @@ func BenchmarkConnCounterSteady1000(b *testing.B) {
 	countLoop(b, func() *nginxctl.ConnCounter { return cc }, in, nil)
 }
 
-// The steady state with the traffic probe running at its default 40 requests per second on
+// The steady state with the traffic probe running at 40 requests per second on
 // fresh connections, as in the demo: some counts see a connection they must look up.
 func BenchmarkConnCounterWithProbe1000(b *testing.B) {
 	sb, in := connsFixture(b)

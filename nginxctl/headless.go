@@ -204,10 +204,18 @@ func (h *headless) startAndDrain(ctx context.Context, r *Runner, in model.Instan
 	if in, err = r.Drain(ctx, in, true); err != nil {
 		return in, err
 	}
-	if h.opts.Probe != nil {
-		if err := h.opts.Probe.FailuresSince(winched); err != nil {
-			return in, &StepError{Step: "probe", Reason: fmt.Sprintf("requests failed after SIGWINCH: %v", err), Err: err}
-		}
+	if h.opts.Probe == nil {
+		return in, nil
+	}
+	drained := time.Now()
+	// No request may have failed since WINCH, and one that started once the old workers were
+	// gone must have succeeded: only the new master can have answered it.
+	err = h.opts.Probe.FailuresSince(winched)
+	if err == nil {
+		err = h.opts.Probe.FailuresSince(drained)
+	}
+	if err != nil {
+		return in, &StepError{Step: "probe", Reason: fmt.Sprintf("the new master is not proven to serve: %v", err), Err: err}
 	}
 	return in, nil
 }

@@ -29,7 +29,7 @@ var FailureKinds = []string{FailRefused, FailReset, FailTimeout, FailStatus, Fai
 type ProbeOptions struct {
 	URL         string
 	Clients     int           // concurrent clients; default 4
-	Rate        float64       // requests per second, all clients together; default 40
+	Rate        float64       // requests per second, all clients together; default 20
 	Timeout     time.Duration // per request; default 2s
 	MaxDuration time.Duration // the probe stops by itself after this; default 1h
 	MaxRequests int64         // ... or after this many requests; default 500000
@@ -176,7 +176,7 @@ func probeDefaults(o *ProbeOptions) error {
 		o.Clients = 4
 	}
 	if o.Rate == 0 {
-		o.Rate = 40
+		o.Rate = 20
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 2 * time.Second
