@@ -262,7 +262,7 @@ func (sb *Sandbox) removeDir() error {
 	return os.RemoveAll(sb.Prefix)
 }
 
-// processes lists the sandbox's nginx processes: every instance whose pid file is ours.
+// processes lists the sandbox's nginx processes: every instance whose pid file or prefix is ours.
 func (sb *Sandbox) processes() []model.Process {
 	snap, err := NewScanner().Scan()
 	if err != nil {
@@ -270,7 +270,9 @@ func (sb *Sandbox) processes() []model.Process {
 	}
 	var ps []model.Process
 	for _, in := range snap.Instances {
-		if in.PidFile != sb.PidFile {
+		// By prefix too: it comes from -p on the command line, so it is known even when the
+		// config that names the pid file is already gone.
+		if in.PidFile != sb.PidFile && in.Prefix != sb.Prefix {
 			continue
 		}
 		for _, m := range in.Masters {
