@@ -47,6 +47,9 @@ type Context struct {
 	ReadOnly bool
 	// Busy names the step still running; only one runs at a time.
 	Busy string
+	// QuitSent is the pid of an old master that already got SIGQUIT: it is leaving, and a HUP
+	// would no longer bring its workers back (its listening sockets are closed).
+	QuitSent int
 }
 
 // Verdict says whether an action may run now and, if not, why; Warning is set when it may
@@ -75,6 +78,10 @@ func Check(in Instance, ctx Context, a Action) Verdict {
 		return refuse(a, "not permitted: cannot read %s; run as root or as the user nginx runs as", in.Hidden[0])
 	}
 	phase := DerivePhase(in)
+	if ctx.QuitSent != 0 && in.New() != nil && ctx.QuitSent == in.Masters[0].PID && a != ActInstall && a != ActTest {
+		return refuse(a, "the old master %d got SIGQUIT and is leaving once its workers finish: "+
+			"there is no going back to it", ctx.QuitSent)
+	}
 	switch a {
 	case ActInstall, ActTest:
 		if phase != PhaseIdle {

@@ -129,6 +129,9 @@ func TestCheckRefusals(t *testing.T) {
 		{"commit while draining", upgrading(200, oldAllDrain, newWorkers...), Context{}, ActCommit, ""},
 		{"commit when drained", upgrading(200, nil, newWorkers...), Context{}, ActCommit, ""},
 
+		{"rollback after SIGQUIT reached the old master", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 100}, ActRollback, "got SIGQUIT"},
+		{"commit again after SIGQUIT", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 100}, ActCommit, "got SIGQUIT"},
+		{"SIGQUIT to another master does not count", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 99}, ActRollback, ""},
 		{"rollback when idle", idle(), Context{}, ActRollback, "no old master"},
 		{"rollback right after USR2, new master not seen", oldbinOnly(), Context{}, ActRollback, ""},
 		{"drain right after USR2", oldbinOnly(), Context{}, ActDrain, "not serving yet"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hotdeploy/hotdeploy/nginxctl"
 )
@@ -38,16 +39,31 @@ func Demo(o DemoOptions) (err error) {
 	})
 }
 
-// stageCandidate copies the sandbox's nginx to <prefix>/candidate/nginx: a different file with
-// the same contents, so installing it makes the binary on disk differ from the running one.
+// stageCandidate copies the sandbox's nginx to <prefix>/candidate/nginx with a one-line marker
+// appended past its ELF segments (the loader never reads it): the same nginx, but bytes of its
+// own, so the dashboard shows a new build on disk once it is installed rather than a copy of
+// the running one.
 func stageCandidate(sb *nginxctl.Sandbox) (string, error) {
 	dir := filepath.Join(sb.Prefix, "candidate")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("demo: stage the candidate binary: %w", err)
-	}
 	path := filepath.Join(dir, "nginx")
-	if err := nginxctl.CopyFile(sb.Binary, path, 0o755); err != nil {
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = nginxctl.CopyFile(sb.Binary, path, 0o755)
+	}
+	if err == nil {
+		err = appendMarker(path)
+	}
+	if err != nil {
 		return "", fmt.Errorf("demo: stage the candidate binary: %w", err)
 	}
 	return path, nil
+}
+
+func appendMarker(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "\nhotdeploy demo candidate %d\n", time.Now().UnixNano())
+	return errors.Join(err, f.Close())
 }

@@ -103,6 +103,8 @@ func renderHeader(s Styles, in model.Instance, width int) string {
 	}
 	onDisk := field{value: "on disk: the running file", style: s.Muted}
 	switch {
+	case in.BinarySameBytes:
+		onDisk = field{value: "on disk: a copy of the running build", style: s.Muted}
 	case in.BinaryDiffers:
 		onDisk = field{value: "on disk: new file " + shortVersion(in.BinaryVersion), style: s.Warning}
 	case len(in.Hidden) > 0:

@@ -83,8 +83,11 @@ type Model struct {
 	dialog    *confirm
 	busy      *running
 	record    stepLog
-	output    *output
-	flash     *flash
+	// quitSent is the old master a commit sent SIGQUIT to without seeing it leave (it still
+	// drains): rollback to it is no longer possible.
+	quitSent int
+	output   *output
+	flash    *flash
 
 	// Traffic proof (issue 4): the probe's last stats, which master each worker belongs to (so
 	// answers of exited workers still count for their generation), the held download.
@@ -149,7 +152,7 @@ func (m Model) Init() tea.Cmd {
 
 // context is the model.Context the verdicts are taken in.
 func (m Model) context() model.Context {
-	ctx := model.Context{ReadOnly: m.opts.ReadOnly}
+	ctx := model.Context{ReadOnly: m.opts.ReadOnly, QuitSent: m.quitSent}
 	if m.busy != nil {
 		ctx.Busy = m.busy.action.Title()
 	}

@@ -116,6 +116,9 @@ func (m Model) steps() []stepLine {
 		}
 		if a == model.ActRollback && l.state == statePending {
 			l.detail = "possible: r"
+			if m.record.rec(model.ActCommit) != nil {
+				l.detail = "not after QUIT"
+			}
 		}
 		lines = append(lines, l)
 	}

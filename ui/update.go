@@ -185,6 +185,9 @@ func (m Model) onStepDone(msg stepDoneMsg) Model {
 	m.busy = nil
 	err := msg.res.Err
 	m.record.end(msg.action, m.now, err)
+	if msg.action == model.ActCommit && err != nil && !nginxctl.IsRefused(err) && m.hasInst {
+		m.quitSent = m.inst.Masters[0].PID // the old master got SIGQUIT: no way back to it
+	}
 	switch {
 	case err != nil:
 		lines := msg.res.Lines

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl"
 )
 
@@ -158,7 +159,7 @@ func (m Model) renderRight(w, h int) string {
 	var below string
 	switch {
 	case m.output != nil:
-		below = renderOutput(m.styles, m.output, m.oldMasterLives(), w, rest)
+		below = renderOutput(m.styles, m.output, m.verdict(model.ActRollback).Allowed, w, rest)
 	case guide:
 		// The guide reads best in lines of at most 100 cells; on a tall screen the error log
 		// keeps what the guide leaves.
