@@ -226,3 +226,24 @@ func TestFailureShowsLogAndOffersRollback(t *testing.T) {
 		t.Errorf("drain step state %d, want failed", steps[3].state)
 	}
 }
+
+// TestNoRollbackAfterQuitReachedOldMaster: a commit that sent SIGQUIT but did not see the old
+// master leave (it still drains) fails; rollback must not be offered then, since a HUP cannot
+// bring back a master that is quitting.
+func TestNoRollbackAfterQuitReachedOldMaster(t *testing.T) {
+	m, _, act := newModel(t, Options{}, oldDrainingInstance())
+	act.result = StepResult{Err: &nginxctl.StepError{Step: "commit", Reason: "the old master 1000 is still there after 1m10s"}}
+	m, cmd := press(t, m, "c", "y")
+	m = update(t, m, run(cmd))
+	v := m.verdict(model.ActRollback)
+	if v.Allowed || !strings.Contains(v.Reason, "got SIGQUIT") {
+		t.Fatalf("rollback verdict after SIGQUIT: %+v", v)
+	}
+	view := m.View()
+	if strings.Contains(view, "press r to roll back") {
+		t.Errorf("the failure panel still offers rollback:\n%s", view)
+	}
+	if steps := m.steps(); steps[len(steps)-1].detail != "not after QUIT" {
+		t.Errorf("rollback step says %q", steps[len(steps)-1].detail)
+	}
+}
