@@ -6,7 +6,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 BIN         := bin/hotdeploy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build deps demo test lint bench screenshots clean
+.PHONY: all build deps demo test lint bench check-budgets screenshots clean
 
 all: build
 
@@ -39,7 +39,11 @@ test: deps lint build
 	  exit $$status
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./nginxctl/...
+	$(GO) test -run '^$$' -bench . -benchmem ./nginxctl/... ./ui/...
+
+# The dashboard's CPU and memory on a host with 2,000 extra processes (DESIGN.md budgets).
+check-budgets: deps build
+	bash .ci/check-budgets
 
 clean:
 	rm -rf bin

@@ -31,8 +31,9 @@ import (
 type ConnCounter struct {
 	// MaxShare bounds the time spent dumping, as a share of wall time: when the last dump took
 	// d, the next waits d/MaxShare, and Count returns the last dump's counts meanwhile (for the
-	// same workers: a changed worker set is counted at once). NewConnCounter sets 0.004, 1 ms
-	// per 250 ms refresh, so a dump of 2 ms runs every other refresh; 0 dumps on every Count.
+	// same workers: a changed worker set is counted at once). NewConnCounter sets 0.001: a dump
+	// of 1 ms runs about once a second, a tenth of the dashboard's CPU budget, and the counts lag
+	// by that much; 0 dumps on every Count.
 	// Set it before the first Count.
 	MaxShare float64
 
@@ -86,7 +87,7 @@ const foreignRetry = 8
 func NewConnCounter() *ConnCounter {
 	self, _ := os.Readlink("/proc/self/ns/net")
 	return &ConnCounter{
-		MaxShare: 0.004,
+		MaxShare: 0.001,
 		owner:    map[uint32]*sockOwner{},
 		workers:  map[workerKey]*workerState{},
 		foreign:  map[uint32]uint32{},

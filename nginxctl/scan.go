@@ -55,6 +55,7 @@ type Scanner struct {
 	cpu       map[procKey]cpuSample
 	draining  map[procKey]time.Time
 	users     map[int]string
+	owners    map[procKey]string // user of a titled child: it dropped privileges before titling itself
 	masters   map[procKey]*masterInfo
 	bins      binaryCache
 	lastPrune time.Time
@@ -68,6 +69,7 @@ func NewScanner() *Scanner {
 		cpu:      map[procKey]cpuSample{},
 		draining: map[procKey]time.Time{},
 		users:    map[int]string{},
+		owners:   map[procKey]string{},
 		masters:  map[procKey]*masterInfo{},
 	}
 	if bt, err := host.BootTime(); err == nil {
@@ -292,10 +294,8 @@ func (s *Scanner) readProc(pid int, now time.Time) (model.Process, error) {
 		Started: s.boot.Add(time.Duration(st.startTicks) * time.Second / clockTicks),
 		RSS:     st.rssPages * uint64(pageSize), CPU: -1, Conns: -1,
 	}
-	if uid, err := owner(pid); err == nil {
-		p.User = s.userName(uid)
-	}
 	key := procKey{pid, st.startTicks}
+	p.User = s.owner(key, role)
 	prev, ok := s.cpu[key]
 	switch dt := now.Sub(prev.at); {
 	case !ok:
@@ -328,8 +328,27 @@ func (s *Scanner) prune(now time.Time) {
 			delete(s.cpu, k)
 			delete(s.draining, k)
 			delete(s.masters, k)
+			delete(s.owners, k)
 		}
 	}
+}
+
+// owner returns the user a process runs as. A worker, cache manager or loader titles itself
+// only after it switched to the worker user, so its user is read once; a master-titled process
+// may be a child about to switch, so it is read every time.
+func (s *Scanner) owner(key procKey, role model.Role) string {
+	if u, ok := s.owners[key]; ok {
+		return u
+	}
+	uid, err := owner(key.pid)
+	if err != nil {
+		return ""
+	}
+	u := s.userName(uid)
+	if role == model.RoleWorker || role == model.RoleCacheManager || role == model.RoleCacheLoader {
+		s.owners[key] = u
+	}
+	return u
 }
 
 func (s *Scanner) userName(uid int) string {

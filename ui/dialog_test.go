@@ -130,7 +130,7 @@ func TestDialogRefusesWhenTargetChanged(t *testing.T) {
 func TestRefreshGoesOnBehindDialog(t *testing.T) {
 	m, src, _ := newModel(t, Options{}, bothServingInstance())
 	m, _ = press(t, m, "w")
-	cmd := m.onTick(tickMsg{seq: m.loop})
+	cmd := m.read()
 	if cmd == nil {
 		t.Fatal("no refresh under the dialog")
 	}

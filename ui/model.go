@@ -30,7 +30,13 @@ const (
 const defaultInterval = 250 * time.Millisecond
 
 // scanEvery is how often the full discovery scan runs besides the cheap per-instance refresh.
-const scanEvery = 2 * time.Second
+// A scan of a few thousand processes costs about as much as fifty refreshes.
+const scanEvery = 5 * time.Second
+
+// idleRescan is how often the scan repeats while no instance is shown (none runs, or the
+// operator is picking one): there is nothing cheap to refresh then, and scanning at the refresh
+// interval would cost several percent of a core on a busy host.
+const idleRescan = 2 * time.Second
 
 // logKeep is how many error-log lines the dashboard keeps.
 const logKeep = 200

@@ -9,9 +9,6 @@ import (
 	"github.com/hotdeploy/hotdeploy/nginxctl"
 )
 
-// tickMsg asks for the next refresh of loop seq.
-type tickMsg struct{ seq int }
-
 // scanMsg carries a full discovery scan.
 type scanMsg struct {
 	snap  model.Snapshot
@@ -63,11 +60,22 @@ func (m *Model) applyExtras(e extras) {
 	}
 }
 
-// tick re-arms the refresh loop; every handler of a refresh result calls it once, so exactly
-// one refresh is ever in flight and a slow one delays the next instead of piling up.
+// tick re-arms the refresh loop: after the interval, the read runs in the timer's own command,
+// so each refresh is one message and one render. Every handler of a refresh result calls it
+// once, so exactly one read is ever in flight and a slow one delays the next instead of piling
+// up.
 func (m Model) tick() tea.Cmd {
-	seq := m.loop
-	return tea.Tick(m.opts.Interval, func(time.Time) tea.Msg { return tickMsg{seq: seq} })
+	read := m.read()
+	return tea.Tick(m.readDelay(), func(time.Time) tea.Msg { return read() })
+}
+
+// readDelay is the wait before the next read: the refresh interval, or idleRescan while no
+// instance is shown.
+func (m Model) readDelay() time.Duration {
+	if !m.hasInst && !m.scanDue {
+		return max(m.opts.Interval, idleRescan)
+	}
+	return m.opts.Interval
 }
 
 // kick reads at once instead of at the next tick (a step just changed nginx): it starts a new
@@ -104,14 +112,6 @@ func (m Model) refreshCmd() tea.Cmd {
 		cur, err := src.Refresh(in)
 		return refreshMsg{key: key, in: cur, err: err, lines: src.LogLines(path), path: path, seq: seq, extras: ex()}
 	}
-}
-
-// onTick starts the next read of its loop.
-func (m Model) onTick(msg tickMsg) tea.Cmd {
-	if msg.seq != m.loop {
-		return nil
-	}
-	return m.read()
 }
 
 // read picks the next read: a scan every scanEvery, when asked, or while nothing is shown.

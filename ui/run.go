@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -80,8 +81,14 @@ func Run(o Options) error {
 
 // runProgram runs the full-screen program. A hang-up (the SSH link dropped) ends it like q, so
 // callers' clean-up still runs.
+//
+// The screen changes at most a few times a second (the refresh) or on a key, so 10 frames a
+// second are plenty; bubbletea's default 60 wakes the process six times as often for nothing,
+// and one processor is all a dashboard needs: idle Ps spinning for work cost more CPU than the
+// refresh itself on a 2-core host.
 func runProgram(m Model) error {
-	p := tea.NewProgram(m, tea.WithAltScreen())
+	runtime.GOMAXPROCS(1)
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithFPS(10))
 	hup, done := make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -27,8 +27,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.Width = msg.Width
 		m.input.Width = max(msg.Width-len(m.input.Prompt)-2, 10)
 		return m, nil
-	case tickMsg:
-		return m, m.onTick(msg)
 	case scanMsg:
 		// A read that started before a kick may predate the step's effect: only its log
 		// lines are kept.

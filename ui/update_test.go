@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -140,13 +141,24 @@ func TestNoInstanceKeepsRescanning(t *testing.T) {
 		t.Errorf("u with no instance: %+v", m.flash)
 	}
 	src.set(idleInstance())
-	msg := run(m.onTick(tickMsg{seq: m.loop}))
+	msg := run(m.read())
 	if _, ok := msg.(scanMsg); !ok {
-		t.Fatalf("a tick with no instance ran %T, want a scan", msg)
+		t.Fatalf("a read with no instance ran %T, want a scan", msg)
 	}
 	m = update(t, m, msg)
 	if !m.hasInst || !strings.Contains(m.View(), "IDLE") {
 		t.Errorf("the instance that appeared is not shown:\n%s", m.View())
+	}
+}
+
+func TestReadDelay(t *testing.T) {
+	none, _, _ := newModel(t, Options{Interval: 250 * time.Millisecond})
+	shown, _, _ := newModel(t, Options{Interval: 250 * time.Millisecond}, idleInstance())
+	if d := none.readDelay(); d != idleRescan {
+		t.Errorf("with no instance the next read waits %s, want %s", d, idleRescan)
+	}
+	if d := shown.readDelay(); d != 250*time.Millisecond {
+		t.Errorf("with an instance the next read waits %s, want the interval", d)
 	}
 }
 
@@ -157,7 +169,7 @@ func TestGoneInstanceFallsBackToScan(t *testing.T) {
 	if m.hasInst || !m.scanDue {
 		t.Fatalf("a vanished instance is still shown")
 	}
-	if _, ok := run(m.onTick(tickMsg{seq: m.loop})).(scanMsg); !ok {
+	if _, ok := run(m.read()).(scanMsg); !ok {
 		t.Errorf("no scan after the instance vanished")
 	}
 }
@@ -170,9 +182,6 @@ func TestStaleLoopResultsAreDropped(t *testing.T) {
 	m, cmd := updateCmd(t, m, run(old))
 	if cmd != nil {
 		t.Errorf("a result of a replaced loop re-armed it")
-	}
-	if m.onTick(tickMsg{seq: m.loop - 1}) != nil {
-		t.Errorf("a tick of a replaced loop read again")
 	}
 }
 

@@ -67,7 +67,7 @@ func (m Model) renderNoInstance(width int) string {
 		"",
 		s.Warning.Render("no nginx master is running"),
 		"",
-		s.Muted.Render("Rescanning every " + scanEvery.String() + ": start nginx and it shows up here. q quits."),
+		s.Muted.Render("Rescanning every " + idleRescan.String() + ": start nginx and it shows up here. q quits."),
 	}
 	if t := m.opts.Target; t.PidFile != "" || t.PID != 0 {
 		lines = append(lines, s.Muted.Render("watching only "+targetText(t)+"."))
