@@ -45,5 +45,9 @@ bench: deps
 check-budgets: deps build
 	bash .ci/check-budgets
 
+# The README's screenshots of the demo mid-upgrade (needs aha and chromium; installed as root).
+screenshots: deps build
+	bash .ci/screenshots
+
 clean:
 	rm -rf bin
