@@ -72,51 +72,56 @@ func parseBuildInfo(out string) buildInfo {
 	return bi
 }
 
-// binaryCache runs `-V` once per file content. Running the binary is the only reliable way to
-// learn its version and compiled-in paths, and a refresh must not exec anything twice.
+// binaryCache learns about a binary once per file content: its `-V` output (running it is
+// the only reliable way to learn its version and compiled-in paths) and its sha256. A refresh
+// must never exec or hash anything twice.
 type binaryCache struct {
-	mu      sync.Mutex
-	m       map[fileID]buildInfo
-	digests map[fileID]string
-}
-
-// digest returns the sha256 of the file at path (which may be /proc/PID/exe), hashing each
-// file content once.
-func (c *binaryCache) digest(path string) (string, error) {
-	id, err := statID(path)
-	if err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	d, ok := c.digests[id]
-	c.mu.Unlock()
-	if ok {
-		return d, nil
-	}
-	if d, err = fileSHA256(path); err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	if c.digests == nil {
-		c.digests = map[fileID]string{}
-	}
-	c.digests[id] = d
-	c.mu.Unlock()
-	return d, nil
+	builds  perFile[buildInfo]
+	digests perFile[string]
 }
 
 // info returns the build info of the binary at path (which may be /proc/PID/exe).
 func (c *binaryCache) info(path string) (buildInfo, error) {
+	return c.builds.get(path, runVersion)
+}
+
+// digest returns the sha256 of the file at path (which may be /proc/PID/exe).
+func (c *binaryCache) digest(path string) (string, error) {
+	return c.digests.get(path, fileSHA256)
+}
+
+// perFile memoizes one value per file content (fileID).
+type perFile[V any] struct {
+	mu sync.Mutex
+	m  map[fileID]V
+}
+
+func (c *perFile[V]) get(path string, compute func(string) (V, error)) (V, error) {
 	id, err := statID(path)
 	if err != nil {
-		return buildInfo{}, err
+		var zero V
+		return zero, err
 	}
 	c.mu.Lock()
-	bi, ok := c.m[id]
+	v, ok := c.m[id]
 	c.mu.Unlock()
 	if ok {
-		return bi, nil
+		return v, nil
 	}
+	if v, err = compute(path); err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[fileID]V{}
+	}
+	c.m[id] = v
+	c.mu.Unlock()
+	return v, nil
+}
+
+// runVersion runs `binary -V` and parses what it prints.
+func runVersion(path string) (buildInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var out bytes.Buffer
@@ -125,14 +130,7 @@ func (c *binaryCache) info(path string) (buildInfo, error) {
 	if err := cmd.Run(); err != nil {
 		return buildInfo{}, fmt.Errorf("%s -V: %w: %s", path, err, firstLine(out.String()))
 	}
-	bi = parseBuildInfo(out.String())
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[fileID]buildInfo{}
-	}
-	c.m[id] = bi
-	c.mu.Unlock()
-	return bi, nil
+	return parseBuildInfo(out.String()), nil
 }
 
 func firstLine(s string) string {

@@ -56,12 +56,12 @@ func TestBinaryCacheRunsTheRealNginx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(bi.version, "/") || len(c.m) != 1 {
-		t.Fatalf("info(%s) = %+v with %d cached; want a version like nginx/1.22.1, cached once", bin, bi, len(c.m))
+	if !strings.Contains(bi.version, "/") || len(c.builds.m) != 1 {
+		t.Fatalf("info(%s) = %+v with %d cached; want a version like nginx/1.22.1, cached once", bin, bi, len(c.builds.m))
 	}
 	again, err := c.info(bin)
-	if err != nil || again != bi || len(c.m) != 1 {
-		t.Errorf("second info = %+v, %v (%d cached); want the cached %+v", again, err, len(c.m), bi)
+	if err != nil || again != bi || len(c.builds.m) != 1 {
+		t.Errorf("second info = %+v, %v (%d cached); want the cached %+v", again, err, len(c.builds.m), bi)
 	}
 	if _, err := c.info(filepath.Join(t.TempDir(), "none")); err == nil {
 		t.Error("info of a missing file: want an error")

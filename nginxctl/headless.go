@@ -137,11 +137,13 @@ func single(sc *Scanner, t Target) (model.Instance, error) {
 		ErrBadTarget, len(names), strings.Join(names, ", "))
 }
 
-func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, error) {
+// newHeadless opens the audit log, prepares the runner and resolves the target to one instance.
+// An error means a refusal: nothing was touched.
+func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model.Instance, error) {
 	h := &headless{opts: opts, out: out, start: time.Now()}
 	audit, err := OpenAudit(opts.AuditLog)
 	if err != nil {
-		return h, nil, err
+		return h, nil, model.Instance{}, err
 	}
 	r := NewRunner(NewScanner(), audit)
 	if opts.ReadyTimeout > 0 {
@@ -151,21 +153,20 @@ func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, error
 		r.DrainTimeout = opts.DrainTimeout
 	}
 	r.Events = h.event
-	return h, r, nil
+	in, err := single(r.Scanner, opts.Target)
+	if err == nil {
+		h.res.OldPID = in.Masters[0].PID
+	}
+	return h, r, in, err
 }
 
 // Upgrade runs a whole upgrade headless: preflight, install, USR2, WINCH, commit, rolling back
 // on failure unless told not to. ctx ending (Ctrl-C) counts as a failure.
 func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, err := newHeadless(opts, out)
-	if err != nil {
-		return h.finish("refused", model.Instance{}, err)
-	}
-	in, err := single(r.Scanner, opts.Target)
+	h, r, in, err := newHeadless(opts, out)
 	if err != nil {
 		return h.finish("refused", in, err)
 	}
-	h.res.OldPID = in.Masters[0].PID
 	if in, err = r.Preflight(ctx, in, opts.NewBinary); err != nil {
 		return h.finish("refused", in, err)
 	}
@@ -244,15 +245,10 @@ func (h *headless) rollBackAfter(ctx context.Context, r *Runner, in model.Instan
 // restores the binary file if one was installed but not started. Once started it is not
 // interrupted: a half-done rollback is worse than a finished one, and every wait is bounded.
 func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, err := newHeadless(opts, out)
-	if err != nil {
-		return h.finish("refused", model.Instance{}, err)
-	}
-	in, err := single(r.Scanner, opts.Target)
+	h, r, in, err := newHeadless(opts, out)
 	if err != nil {
 		return h.finish("refused", in, err)
 	}
-	h.res.OldPID = in.Masters[0].PID
 	if nw := in.New(); nw != nil {
 		h.res.NewPID = nw.PID
 	} else if err := somethingToRestore(in); err != nil {
