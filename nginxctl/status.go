@@ -93,6 +93,8 @@ func writeInstance(b *strings.Builder, in model.Instance, now time.Time) {
 	fmt.Fprintf(b, "  conf %s  prefix %s  error log %s\n", orDash(in.Conf), orDash(in.Prefix), orDash(in.ErrorLog))
 	onDisk := "same as running"
 	switch {
+	case len(in.Hidden) > 0:
+		onDisk = "cannot tell whether it runs: not root"
 	case in.BinarySameBytes:
 		onDisk = "another file with the running binary's bytes"
 	case in.BinaryDiffers:
