@@ -180,6 +180,34 @@ func replaceBinary(t *testing.T, path string) {
 	}
 }
 
+// TestStatusJSONNewStarting holds the new master back for 1.5 s after USR2 (a candidate that
+// waits before it execs nginx), so `status --json` must report new-starting: nginx.pid was
+// renamed to nginx.pid.oldbin, and no second master serves yet.
+func TestStatusJSONNewStarting(t *testing.T) {
+	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 1})
+	oldPID := readPid(t, sb.PidFile)
+	settledInstance(t, sb, 1)
+	slow := upgradetest.Wrapper(t, upgradetest.SlowAsNew)
+	tmp := sb.Binary + ".new"
+	if err := nginxctl.CopyFile(slow, tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, sb.Binary); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(oldPID, syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	starting := waitStatus(t, sb.PidFile, "new-starting", func(in jsonInstance) bool { return in.Phase == "new-starting" })
+	if starting.OldbinPID != oldPID || starting.Masters[0].PID != oldPID {
+		t.Errorf("new-starting: oldbin_pid %d, first master %d; want both %d", starting.OldbinPID, starting.Masters[0].PID, oldPID)
+	}
+	both := waitStatus(t, sb.PidFile, "both-serving", func(in jsonInstance) bool { return in.Phase == "both-serving" })
+	if len(both.Masters) != 2 || both.Masters[1].Generation != "new" || both.PidFilePID != both.Masters[1].PID {
+		t.Errorf("both-serving after the slow start: %+v", both)
+	}
+}
+
 // TestStatusJSONThroughUpgrade drives a real upgrade by hand, with signals the test sends itself
 // to the pids it read, and checks what `status --json` says at each phase.
 func TestStatusJSONThroughUpgrade(t *testing.T) {

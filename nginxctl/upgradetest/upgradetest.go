@@ -58,6 +58,7 @@ const (
 	BadConfig       = "badconf"        // adds a broken -g directive: -v answers, -t fails
 	DiesAsNewMaster = "die-as-new"     // passes -v and -t, exits 1 when started as the new master
 	BadConfAsNew    = "badconf-as-new" // passes -v and -t; as the new master, fails to load the config
+	SlowAsNew       = "slow-as-new"    // as the new master, waits 1.5 s before it execs the real nginx
 )
 
 // BrokenDirective is what BadConfig and BadConfAsNew add; nginx reports it as unknown.
@@ -71,6 +72,7 @@ const wrapperSource = `package main
 import (
 	"os"
 	"syscall"
+	"time"
 )
 
 var mode, real string
@@ -83,6 +85,8 @@ func main() {
 		os.Exit(1)
 	case mode == "die-as-new" && asNew:
 		os.Exit(1)
+	case mode == "slow-as-new" && asNew:
+		time.Sleep(1500 * time.Millisecond)
 	case mode == "badconf" || mode == "badconf-as-new" && asNew:
 		args = append([]string{args[0], "-g", "hotdeploy_broken_directive on;"}, args[1:]...)
 	}
