@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,12 +34,7 @@ func TestCLIUpgradeWithProbeCommits(t *testing.T) {
 
 func TestCLIUpgradeProbeFailureRollsBack(t *testing.T) {
 	code, out, errOut, sb, master := probeCLI(t, func(*nginxctl.Sandbox) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return "http://" + ln.Addr().String() + "/"
+		return "http://" + upgradetest.RefusingAddr(t) + "/"
 	})
 	if r := upgradetest.LastResult(t, out); code != nginxctl.ExitRolledBack || r.Result != "rolled-back" || !strings.Contains(r.Error, "probe") {
 		t.Fatalf("exit %d, result %+v, stderr %s", code, r, errOut)

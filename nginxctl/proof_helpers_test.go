@@ -1,13 +1,13 @@
 package nginxctl_test
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgradetest"
 )
 
 // Helpers shared by the probe, hold and connection-count tests.
@@ -23,17 +23,11 @@ func connsRunner(t testing.TB) (*nginxctl.Runner, *nginxctl.Scanner) {
 	return nginxctl.NewRunner(sc, audit), sc
 }
 
-// freeLoopbackPort returns a loopback port nothing listens on (the kernel picked it, then it
-// was closed).
+// freeLoopbackPort returns a loopback address that refuses connections for the whole test
+// (upgradetest.RefusingAddr).
 func freeLoopbackPort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return upgradetest.RefusingAddr(t)
 }
 
 // sandboxAddLocation adds a location to the sandbox's server block before nginx starts.

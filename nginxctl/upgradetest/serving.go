@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,4 +179,24 @@ func Settled(t testing.TB, sb *nginxctl.Sandbox, workers int) model.Instance {
 		fmt.Sprintf("%d running workers", workers), func(in model.Instance) bool {
 			return len(in.Masters) == 1 && in.Masters[0].ActiveWorkers() == workers && len(in.Masters[0].Workers()) == workers
 		})
+}
+
+// RefusingAddr returns a loopback address that refuses connections for the whole test: a
+// socket bound to the port without listening holds it, so no other test's server can take the
+// port in the meantime (a port that was merely free a moment ago can be).
+func RefusingAddr(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "127.0.0.1:" + strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
 }
