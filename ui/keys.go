@@ -15,6 +15,7 @@ type KeyMap struct {
 	Select, Close   key.Binding
 	Help, Quit      key.Binding
 	Hold, Narrate   key.Binding
+	Rescan          key.Binding
 }
 
 // DefaultKeyMap returns the dashboard's keys.
@@ -37,6 +38,7 @@ func DefaultKeyMap() KeyMap {
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Hold:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "hold conn"), key.WithDisabled()),
 		Narrate:  key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "guide"), key.WithDisabled()),
+		Rescan:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "rescan the host")),
 	}
 }
 
@@ -80,6 +82,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback},
 		{k.Confirm, k.Cancel},
-		{k.Hold, k.Narrate, k.Pick, k.Up, k.Down, k.Select, k.Help, k.Quit},
+		{k.Hold, k.Narrate, k.Pick, k.Rescan, k.Up, k.Down, k.Select, k.Help, k.Quit},
 	}
 }

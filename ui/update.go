@@ -95,6 +95,12 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.mode = modePicker
 	case key.Matches(msg, m.keys.Close):
 		m.output = nil
+	case key.Matches(msg, m.keys.Rescan):
+		// A full discovery scan now rather than in a few seconds: an instance started or
+		// stopped meanwhile shows up at once.
+		m.scanDue = true
+		m.flash = &flash{text: "rescanning the host"}
+		return m, m.kick()
 	case slices.Contains(m.keys.Hold.Keys(), msg.String()):
 		return m.onHold()
 	case key.Matches(msg, m.keys.Narrate):

@@ -151,6 +151,24 @@ func TestNoInstanceKeepsRescanning(t *testing.T) {
 	}
 }
 
+func TestRescanKeyScansAtOnce(t *testing.T) {
+	m, src, _ := newModel(t, Options{}, idleInstance())
+	other := idleInstance()
+	other.PidFile = "/run/other.pid"
+	src.set(idleInstance(), other)
+	m, cmd := press(t, m, "s")
+	if cmd == nil {
+		t.Fatal("s read nothing")
+	}
+	msg, ok := run(cmd).(scanMsg)
+	if !ok || len(msg.snap.Instances) != 2 {
+		t.Fatalf("s ran %T with %+v, want a full scan", msg, msg.snap)
+	}
+	if m = update(t, m, msg); len(m.instances) != 2 {
+		t.Errorf("the scan's second instance is not known: %d instances", len(m.instances))
+	}
+}
+
 func TestReadDelay(t *testing.T) {
 	none, _, _ := newModel(t, Options{Interval: 250 * time.Millisecond})
 	shown, _, _ := newModel(t, Options{Interval: 250 * time.Millisecond}, idleInstance())
