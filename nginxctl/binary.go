@@ -82,12 +82,20 @@ type binaryCache struct {
 
 // info returns the build info of the binary at path (which may be /proc/PID/exe).
 func (c *binaryCache) info(path string) (buildInfo, error) {
-	return c.builds.get(path, runVersion)
+	id, err := statID(path)
+	if err != nil {
+		return buildInfo{}, err
+	}
+	return c.builds.get(id, path, runVersion)
 }
 
-// digest returns the sha256 of the file at path (which may be /proc/PID/exe).
-func (c *binaryCache) digest(path string) (string, error) {
-	return c.digests.get(path, fileSHA256)
+// infoOf and digestOf take a file already stat'ed, so a refresh does not stat it again.
+func (c *binaryCache) infoOf(id fileID, path string) (buildInfo, error) {
+	return c.builds.get(id, path, runVersion)
+}
+
+func (c *binaryCache) digestOf(id fileID, path string) (string, error) {
+	return c.digests.get(id, path, fileSHA256)
 }
 
 // perFile memoizes one value per file content (fileID).
@@ -96,19 +104,16 @@ type perFile[V any] struct {
 	m  map[fileID]V
 }
 
-func (c *perFile[V]) get(path string, compute func(string) (V, error)) (V, error) {
-	id, err := statID(path)
-	if err != nil {
-		var zero V
-		return zero, err
-	}
+// get returns the value for the file content id, computing it from path the first time.
+func (c *perFile[V]) get(id fileID, path string, compute func(string) (V, error)) (V, error) {
 	c.mu.Lock()
 	v, ok := c.m[id]
 	c.mu.Unlock()
 	if ok {
 		return v, nil
 	}
-	if v, err = compute(path); err != nil {
+	v, err := compute(path)
+	if err != nil {
 		return v, err
 	}
 	c.mu.Lock()

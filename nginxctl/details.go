@@ -137,14 +137,14 @@ func (s *Scanner) complete(in *model.Instance) {
 	running, errRun := statID(runningExe)
 	onDisk, errDisk := statID(in.Binary)
 	if errDisk == nil {
-		if bi, err := s.bins.info(in.Binary); err == nil {
+		if bi, err := s.bins.infoOf(onDisk, in.Binary); err == nil {
 			in.BinaryVersion = bi.version
 		}
 	}
 	in.BinaryDiffers = errRun == nil && errDisk == nil && !running.sameFile(onDisk)
 	if in.BinaryDiffers && running.size == onDisk.size {
-		a, err1 := s.bins.digest(runningExe)
-		b, err2 := s.bins.digest(in.Binary)
+		a, err1 := s.bins.digestOf(running, runningExe)
+		b, err2 := s.bins.digestOf(onDisk, in.Binary)
 		in.BinarySameBytes = err1 == nil && err2 == nil && a == b
 	}
 	if errDisk != nil && mi.argv0 != "" && old.Argv0Problem == "" {
