@@ -150,25 +150,27 @@ func (s *Scanner) Refresh(prev model.Instance) (model.Instance, error) {
 		if err != nil || p.StartTicks != m.StartTicks || p.Role != model.RoleMaster {
 			continue
 		}
-		if i == 0 && s.leftParent(prev, p.PID, now) {
+		in := s.assemble(p, func(pid int) []model.Process { return s.readChildren(pid, now, known[pid]) })
+		if i == 0 && s.leftParent(prev, in, now) {
 			continue // the old master is exiting: the new master stands alone now
 		}
-		in := s.assemble(p, func(pid int) []model.Process { return s.readChildren(pid, now, known[pid]) })
 		s.prune(now)
 		return in, nil
 	}
 	return model.Instance{}, ErrGone
 }
 
-// leftParent tells whether the new master of prev still lives but is no longer a child of the
-// old one: the kernel reparents it as the old master exits, a moment before that one is gone.
-func (s *Scanner) leftParent(prev model.Instance, oldPID int, now time.Time) bool {
+// leftParent tells whether in, read from the old master, lost the new master prev had because
+// that one left its parent: the kernel reparents it as the old master exits, a moment before the
+// old one is gone. It is checked after the old master's children were read, and leaving is for
+// good, so a reparenting between the two reads cannot make the new master vanish.
+func (s *Scanner) leftParent(prev, in model.Instance, now time.Time) bool {
 	nw := prev.New()
-	if nw == nil {
+	if nw == nil || in.New() != nil {
 		return false
 	}
 	p, err := s.readProc(nw.PID, now)
-	return err == nil && p.StartTicks == nw.StartTicks && p.PPID != oldPID
+	return err == nil && p.StartTicks == nw.StartTicks && p.PPID != in.Masters[0].PID
 }
 
 // InstanceOf returns the instance a master pid belongs to, without a full scan. The pid may be
