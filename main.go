@@ -16,7 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 	"github.com/hotdeploy/hotdeploy/ui"
 )
 
@@ -73,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if errors.Is(err, nginxctl.ErrBadTarget) {
+	if errors.Is(err, inspect.ErrBadTarget) {
 		return 2
 	}
 	return 1
@@ -111,14 +113,14 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 // targetFlags adds --pid and --pidfile.
-func targetFlags(fs *flag.FlagSet) *nginxctl.Target {
-	t := &nginxctl.Target{}
+func targetFlags(fs *flag.FlagSet) *inspect.Target {
+	t := &inspect.Target{}
 	fs.IntVar(&t.PID, "pid", 0, "pid of the nginx master")
 	fs.StringVar(&t.PidFile, "pidfile", "", "pid file of the nginx master")
 	return t
 }
 
-func checkTarget(t *nginxctl.Target) error {
+func checkTarget(t *inspect.Target) error {
 	if t.PID != 0 && t.PidFile != "" {
 		return badInput(errors.New("give --pid or --pidfile, not both"))
 	}
@@ -138,27 +140,27 @@ func status(args []string, stdout io.Writer) error {
 	if err := checkTarget(t); err != nil {
 		return err
 	}
-	snap, err := nginxctl.NewScanner().Resolve(*t)
+	snap, err := inspect.NewScanner().Resolve(*t)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return nginxctl.WriteStatusJSON(stdout, snap)
+		return inspect.WriteStatusJSON(stdout, snap)
 	}
-	return nginxctl.WriteStatusText(stdout, snap)
+	return inspect.WriteStatusText(stdout, snap)
 }
 
 // headless runs `upgrade` (upgrade true) or `rollback` and returns its exit code.
-func headless(args []string, stdout, stderr io.Writer, upgrade bool) int {
-	name := map[bool]string{true: "upgrade", false: "rollback"}[upgrade]
+func headless(args []string, stdout, stderr io.Writer, isUpgrade bool) int {
+	name := map[bool]string{true: "upgrade", false: "rollback"}[isUpgrade]
 	fs := newFlags(name)
 	t := targetFlags(fs)
-	o := nginxctl.HeadlessOptions{}
+	o := upgrade.HeadlessOptions{}
 	yes := fs.Bool("yes", false, "act without asking")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON lines")
 	fs.StringVar(&o.AuditLog, "audit-log", "", "audit log path")
 	var stopAfter, probeURL string
-	if upgrade {
+	if isUpgrade {
 		fs.StringVar(&o.NewBinary, "new-binary", "", "candidate nginx binary")
 		fs.StringVar(&stopAfter, "stop-after", "", "stop after this step (drain)")
 		fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 10*time.Second, "wait for the new master")
@@ -176,35 +178,35 @@ func headless(args []string, stdout, stderr io.Writer, upgrade bool) int {
 		err = fmt.Errorf("%s changes a running nginx: add --yes to run it headless, or use the dashboard (hotdeploy)", name)
 	case stopAfter != "" && stopAfter != "drain":
 		err = fmt.Errorf("--stop-after %q: only \"drain\" is supported", stopAfter)
-	case upgrade && (o.ReadyTimeout <= 0 || o.DrainTimeout <= 0):
+	case isUpgrade && (o.ReadyTimeout <= 0 || o.DrainTimeout <= 0):
 		err = fmt.Errorf("--ready-timeout %s and --drain-timeout %s: timeouts must be positive", o.ReadyTimeout, o.DrainTimeout)
 	}
 	// The probe runs from before USR2 to the end, so a failure after WINCH blocks the commit.
-	var probe *nginxctl.Probe
+	var probe *traffic.Probe
 	if err == nil && probeURL != "" {
-		probe, err = nginxctl.StartProbe(context.Background(), nginxctl.ProbeOptions{URL: probeURL})
+		probe, err = traffic.StartProbe(context.Background(), traffic.ProbeOptions{URL: probeURL})
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "hotdeploy:", err)
 		if o.JSON { // scripts read stdout: give them the final object too
-			_ = json.NewEncoder(stdout).Encode(nginxctl.Result{Result: "refused", Error: err.Error()})
+			_ = json.NewEncoder(stdout).Encode(upgrade.Result{Result: "refused", Error: err.Error()})
 		}
-		return nginxctl.ExitRefused
+		return upgrade.ExitRefused
 	}
 	o.Target, o.StopAfterDrain = *t, stopAfter == "drain"
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if upgrade {
+	if isUpgrade {
 		if probe == nil {
-			return nginxctl.Upgrade(ctx, o, stdout)
+			return upgrade.Upgrade(ctx, o, stdout)
 		}
 		o.Probe = probe
-		code := nginxctl.Upgrade(ctx, o, stdout)
+		code := upgrade.Upgrade(ctx, o, stdout)
 		probe.Stop()
-		fmt.Fprintln(stderr, "hotdeploy:", nginxctl.ProbeSummary(probe.Stats()))
+		fmt.Fprintln(stderr, "hotdeploy:", traffic.ProbeSummary(probe.Stats()))
 		return code
 	}
-	return nginxctl.Rollback(ctx, o, stdout)
+	return upgrade.Rollback(ctx, o, stdout)
 }
 
 func dashboard(args []string) error {

@@ -13,9 +13,12 @@ import (
 	"testing"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
-	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
-	"github.com/hotdeploy/hotdeploy/nginxctl/upgradetest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade/upgradetest"
 )
 
 // These tests run `hotdeploy upgrade` and `hotdeploy rollback` through run(), as a script
@@ -24,7 +27,7 @@ import (
 // cliTarget is a sandbox nginx with what the headless CLI tests check around it.
 type cliTarget struct {
 	t       *testing.T
-	sb      *nginxctl.Sandbox
+	sb      *sandbox.Sandbox
 	audit   string
 	master  int
 	workers string // pids of the original workers
@@ -33,7 +36,7 @@ type cliTarget struct {
 
 func newCLITarget(t *testing.T) *cliTarget {
 	t.Helper()
-	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
+	sb := sandboxtest.Start(t, sandbox.SandboxOptions{Workers: 2})
 	in := upgradetest.Settled(t, sb, 2)
 	return &cliTarget{t: t, sb: sb, audit: filepath.Join(t.TempDir(), "audit.log"), master: in.Masters[0].PID,
 		workers: cliWorkerPIDs(in), origSHA: upgradetest.SHA256(t, sb.Binary)}
@@ -127,11 +130,11 @@ func TestCLIStopAfterDrainThenRollback(t *testing.T) {
 func TestCLIRollbackFromBothServing(t *testing.T) {
 	c := newCLITarget(t)
 	check := upgradetest.Load(t, c.sb)
-	audit, err := nginxctl.OpenAudit(c.audit)
+	audit, err := audit.Open(c.audit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := nginxctl.NewRunner(nginxctl.NewScanner(), audit)
+	r := upgrade.NewRunner(inspect.NewScanner(), audit)
 	in, _, err := r.Install(context.Background(), sandboxtest.Instance(t, c.sb), upgradetest.Copy(t))
 	if err == nil {
 		in, err = r.Start(context.Background(), in)

@@ -8,8 +8,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/hotdeploy/hotdeploy/nginxctl"
-	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox/sandboxtest"
 )
 
 // TestStatusAsNonRootSaysWhatIsHidden runs the built binary as nobody against a root-owned
@@ -19,7 +19,7 @@ func TestStatusAsNonRootSaysWhatIsHidden(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test starts nginx as root and runs hotdeploy as nobody: run it as root")
 	}
-	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 1})
+	sb := sandboxtest.Start(t, sandbox.SandboxOptions{Workers: 1})
 	master, err := os.ReadFile(sb.PidFile)
 	if err != nil {
 		t.Fatal(err)

@@ -6,15 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotdeploy/hotdeploy/nginxctl"
-	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
-	"github.com/hotdeploy/hotdeploy/nginxctl/upgradetest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade/upgradetest"
 )
 
 // `hotdeploy upgrade --probe URL` through run(), as a script would call it.
-func probeCLI(t *testing.T, probe func(sb *nginxctl.Sandbox) string) (int, string, string, *nginxctl.Sandbox, int) {
+func probeCLI(t *testing.T, probe func(sb *sandbox.Sandbox) string) (int, string, string, *sandbox.Sandbox, int) {
 	t.Helper()
-	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
+	sb := sandboxtest.Start(t, sandbox.SandboxOptions{Workers: 2})
 	master := upgradetest.Settled(t, sb, 2).Masters[0].PID
 	var out, errOut bytes.Buffer
 	code := run([]string{"upgrade", "--new-binary", upgradetest.Copy(t), "--yes", "--json", "--probe", probe(sb),
@@ -23,7 +24,7 @@ func probeCLI(t *testing.T, probe func(sb *nginxctl.Sandbox) string) (int, strin
 }
 
 func TestCLIUpgradeWithProbeCommits(t *testing.T) {
-	code, out, errOut, _, _ := probeCLI(t, func(sb *nginxctl.Sandbox) string { return sb.URL })
+	code, out, errOut, _, _ := probeCLI(t, func(sb *sandbox.Sandbox) string { return sb.URL })
 	if r := upgradetest.LastResult(t, out); code != 0 || r.Result != "committed" {
 		t.Fatalf("exit %d, result %+v, stderr %s", code, r, errOut)
 	}
@@ -33,10 +34,10 @@ func TestCLIUpgradeWithProbeCommits(t *testing.T) {
 }
 
 func TestCLIUpgradeProbeFailureRollsBack(t *testing.T) {
-	code, out, errOut, sb, master := probeCLI(t, func(*nginxctl.Sandbox) string {
+	code, out, errOut, sb, master := probeCLI(t, func(*sandbox.Sandbox) string {
 		return "http://" + upgradetest.RefusingAddr(t) + "/"
 	})
-	if r := upgradetest.LastResult(t, out); code != nginxctl.ExitRolledBack || r.Result != "rolled-back" || !strings.Contains(r.Error, "probe") {
+	if r := upgradetest.LastResult(t, out); code != upgrade.ExitRolledBack || r.Result != "rolled-back" || !strings.Contains(r.Error, "probe") {
 		t.Fatalf("exit %d, result %+v, stderr %s", code, r, errOut)
 	}
 	if !strings.Contains(errOut, "refused") {
@@ -47,13 +48,13 @@ func TestCLIUpgradeProbeFailureRollsBack(t *testing.T) {
 
 // A probe URL that is not http(s) is bad input: exit 2, nothing touched.
 func TestCLIUpgradeRefusesBadProbeURL(t *testing.T) {
-	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
+	sb := sandboxtest.Start(t, sandbox.SandboxOptions{Workers: 2})
 	master := upgradetest.Settled(t, sb, 2).Masters[0].PID
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	var out, errOut bytes.Buffer
 	code := run([]string{"upgrade", "--new-binary", upgradetest.Copy(t), "--yes", "--json", "--probe", "ftp://127.0.0.1/",
 		"--pidfile", sb.PidFile, "--audit-log", audit}, &out, &errOut)
-	if r := upgradetest.LastResult(t, out.String()); code != nginxctl.ExitRefused || r.Result != "refused" || !strings.Contains(r.Error, "http://") {
+	if r := upgradetest.LastResult(t, out.String()); code != upgrade.ExitRefused || r.Result != "refused" || !strings.Contains(r.Error, "http://") {
 		t.Fatalf("exit %d, result %+v", code, r)
 	}
 	if s := upgradetest.Signals(t, audit); len(s) > 0 {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotdeploy/hotdeploy/nginxctl"
-	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox/sandboxtest"
 )
 
 // runCLI runs the command line in-process and returns exit code, stdout and stderr; a panic
@@ -157,7 +157,7 @@ func waitPhaseCLI(t *testing.T, pidFile, phase string) cliStatus {
 // TestStatusCommandFollowsUpgrade runs the real command line against a sandbox while the test
 // itself sends SIGUSR2 and SIGWINCH to the master pid it read.
 func TestStatusCommandFollowsUpgrade(t *testing.T) {
-	sb := sandboxtest.Start(t, nginxctl.SandboxOptions{Workers: 2})
+	sb := sandboxtest.Start(t, sandbox.SandboxOptions{Workers: 2})
 	b, err := os.ReadFile(sb.PidFile)
 	if err != nil {
 		t.Fatal(err)

@@ -7,13 +7,14 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox"
 )
 
 // Demo runs the dashboard on a sandbox nginx with a candidate binary staged and pre-filled, and
 // stops the sandbox when the dashboard ends, however it ends.
 func Demo(o DemoOptions) (err error) {
-	sb, err := nginxctl.StartSandbox(nginxctl.SandboxOptions{Port: o.Port, Keep: o.Keep})
+	sb, err := sandbox.StartSandbox(sandbox.SandboxOptions{Port: o.Port, Keep: o.Keep})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -30,7 +31,7 @@ func Demo(o DemoOptions) (err error) {
 		return err
 	}
 	return Run(Options{
-		Target:    nginxctl.Target{PidFile: sb.PidFile},
+		Target:    inspect.Target{PidFile: sb.PidFile},
 		NewBinary: candidate,
 		Interval:  defaultInterval,
 		AuditLog:  filepath.Join(sb.Prefix, "logs", "audit.log"),
@@ -43,12 +44,12 @@ func Demo(o DemoOptions) (err error) {
 // appended past its ELF segments (the loader never reads it): the same nginx, but bytes of its
 // own, so the dashboard shows a new build on disk once it is installed rather than a copy of
 // the running one.
-func stageCandidate(sb *nginxctl.Sandbox) (string, error) {
+func stageCandidate(sb *sandbox.Sandbox) (string, error) {
 	dir := filepath.Join(sb.Prefix, "candidate")
 	path := filepath.Join(dir, "nginx")
 	err := os.MkdirAll(dir, 0o755)
 	if err == nil {
-		err = nginxctl.CopyFile(sb.Binary, path, 0o755)
+		err = sandbox.CopyFile(sb.Binary, path, 0o755)
 	}
 	if err == nil {
 		err = appendMarker(path)

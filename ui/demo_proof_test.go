@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
 // openDemo runs `hotdeploy demo` in tmux with its sandbox under a directory of the test's, and
@@ -18,7 +18,7 @@ import (
 func openDemo(t *testing.T) (*tmuxSession, *dashboardRig) {
 	t.Helper()
 	tmp := t.TempDir()
-	r := &dashboardRig{bin: buildBinary(t), sc: nginxctl.NewScanner()}
+	r := &dashboardRig{bin: buildBinary(t), sc: inspect.NewScanner()}
 	s := startTmux(t, 120, 40, "env", "NO_COLOR=1", "TMPDIR="+tmp, r.bin, "demo", "--port", fmt.Sprint(freePort(t)))
 	s.waitText(screenWait, "[ IDLE ]", "PROBE ok")
 	found, _ := filepath.Glob(filepath.Join(tmp, "hotdeploy-sandbox-*", "logs", "nginx.pid"))

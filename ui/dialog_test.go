@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 )
 
 func TestDialogNamesSignalTargetAndDefaultsToNo(t *testing.T) {
@@ -209,7 +209,7 @@ func TestConfigTestShowsOutputWithoutDialog(t *testing.T) {
 
 func TestFailureShowsLogAndOffersRollback(t *testing.T) {
 	m, _, act := newModel(t, Options{}, bothServingInstance())
-	act.result = StepResult{Err: &nginxctl.StepError{Step: "drain", Reason: "the new master 2000 exited while the old workers drained",
+	act.result = StepResult{Err: &upgrade.StepError{Step: "drain", Reason: "the new master 2000 exited while the old workers drained",
 		Log: []string{"2026/01/02 03:04:05 [emerg] 2000#2000: bind() to 127.0.0.1:80 failed (98: Address in use)"}}}
 	m, cmd := press(t, m, "w", "y")
 	m = update(t, m, run(cmd))
@@ -232,7 +232,7 @@ func TestFailureShowsLogAndOffersRollback(t *testing.T) {
 // bring back a master that is quitting.
 func TestNoRollbackAfterQuitReachedOldMaster(t *testing.T) {
 	m, _, act := newModel(t, Options{}, oldDrainingInstance())
-	act.result = StepResult{Err: &nginxctl.StepError{Step: "commit", Reason: "the old master 1000 is still there after 1m10s"}}
+	act.result = StepResult{Err: &upgrade.StepError{Step: "commit", Reason: "the old master 1000 is still there after 1m10s"}}
 	m, cmd := press(t, m, "c", "y")
 	m = update(t, m, run(cmd))
 	v := m.verdict(model.ActRollback)

@@ -13,7 +13,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
 // Every view test renders without colour, as a golden file and a person with NO_COLOR see it.
@@ -60,7 +60,7 @@ func (f *fakeSource) Refresh(in model.Instance) (model.Instance, error) {
 			return x, nil
 		}
 	}
-	return model.Instance{}, nginxctl.ErrGone
+	return model.Instance{}, inspect.ErrGone
 }
 
 func (f *fakeSource) LogLines(path string) []string {

@@ -7,10 +7,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
-// Holder is one long-lived download kept open on a worker; nginxctl.Held is one.
+// Holder is one long-lived download kept open on a worker; traffic.Held is one.
 type Holder interface {
 	WorkerPID() int
 	BytesRead() int64
@@ -116,7 +116,7 @@ func (m Model) heldLine() string {
 	if p, ok := m.inst.Find(m.heldInfo.pid); ok {
 		where = genLabel(p.Generation)
 		if p.ShuttingDown {
-			where += ", draining " + nginxctl.Uptime(m.now, p.DrainingSince)
+			where += ", draining " + inspect.Uptime(m.now, p.DrainingSince)
 		}
 	}
 	return s.Warning.Render(fmt.Sprintf("held: worker %d (%s) %s read · l closes",

@@ -8,7 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
 // candidateMsg says whether the path typed for `i` names a usable binary.
@@ -58,7 +58,7 @@ func (m Model) updateInput(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func checkCandidateCmd(path string) tea.Cmd {
-	return func() tea.Msg { return candidateMsg{path: path, err: nginxctl.CheckExecutable(path)} }
+	return func() tea.Msg { return candidateMsg{path: path, err: inspect.CheckExecutable(path)} }
 }
 
 // onCandidate opens the install dialog for a usable path, or says what is wrong with it.

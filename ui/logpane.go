@@ -3,20 +3,20 @@ package ui
 import (
 	"strings"
 
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
 // logLineStyle picks a line's style by its nginx level; [emerg], [alert] and [crit] stand out.
 func logLineStyle(s Styles, line string) (string, func(...string) string) {
-	switch nginxctl.LineSeverity(line) {
-	case nginxctl.SevCritical:
+	switch inspect.LineSeverity(line) {
+	case inspect.SevCritical:
 		if s.Plain {
 			return "!! " + line, s.LogCritical.Render
 		}
 		return line, s.LogCritical.Render
-	case nginxctl.SevError:
+	case inspect.SevError:
 		return line, s.LogError.Render
-	case nginxctl.SevWarn:
+	case inspect.SevWarn:
 		return line, s.LogWarn.Render
 	}
 	return line, s.LogInfo.Render

@@ -12,7 +12,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 )
 
 // mode is what the keys drive right now.
@@ -97,8 +98,8 @@ type Model struct {
 
 	// Traffic proof (issue 4): the probe's last stats, which master each worker belongs to (so
 	// answers of exited workers still count for their generation), the held download.
-	probeStats *nginxctl.ProbeStats
-	owners     nginxctl.WorkerOwners
+	probeStats *traffic.ProbeStats
+	owners     traffic.WorkerOwners
 	held       Holder
 	heldInfo   heldState
 	holding    bool
@@ -136,7 +137,7 @@ func New(opts Options, deps Deps, initial *model.Snapshot) Model {
 	m := Model{
 		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: DefaultStyles(),
 		help: help.New(), candidate: opts.NewBinary, width: 80, height: 24,
-		owners: nginxctl.WorkerOwners{}, narrate: opts.demo,
+		owners: traffic.WorkerOwners{}, narrate: opts.demo,
 	}
 	m.help.Styles = m.styles.Help
 	m.input = newPathInput(m.styles)
@@ -190,7 +191,7 @@ func (m *Model) syncKeys() {
 		m.keys.action(a).SetEnabled(!m.opts.ReadOnly)
 	}
 	m.keys.Rollback.SetEnabled(!m.opts.ReadOnly && m.oldMasterLives())
-	m.keys.Pick.SetEnabled(len(m.instances) > 1 && m.opts.Target == (nginxctl.Target{}))
+	m.keys.Pick.SetEnabled(len(m.instances) > 1 && m.opts.Target == (inspect.Target{}))
 	m.keys.Hold.SetEnabled(m.deps.Hold != nil && !m.opts.ReadOnly)
 	m.keys.Narrate.SetEnabled(m.deps.Narration != nil)
 }

@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 )
 
-// ProbeSource is the traffic probe as the dashboard reads it; nginxctl.Probe is one.
+// ProbeSource is the traffic probe as the dashboard reads it; traffic.Probe is one.
 type ProbeSource interface {
-	Stats() nginxctl.ProbeStats
+	Stats() traffic.ProbeStats
 }
 
 // sparkBlocks draw requests per second, from a few to the most in the window.
@@ -21,7 +21,7 @@ var sparkBlocks = []rune("▁▂▃▄▅▆▇█")
 
 // sparkline draws the newest seconds that fit in width: a block per second scaled to the
 // busiest second, and seconds with a failed request picked out (x without colour).
-func sparkline(s Styles, secs []nginxctl.ProbeSecond, width int) string {
+func sparkline(s Styles, secs []traffic.ProbeSecond, width int) string {
 	if width <= 0 {
 		return ""
 	}
@@ -116,7 +116,7 @@ func (m Model) renderProbe(width int) []string {
 	lines := []string{truncate(title+countStyle.Render(counts)+s.Value.Render(lat)+s.Muted.Render("  "+st.URL), width)}
 	if st.Failed > 0 {
 		var kinds []string
-		for _, k := range nginxctl.FailureKinds {
+		for _, k := range traffic.FailureKinds {
 			if n := st.Failures[k]; n > 0 {
 				kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
 			}

@@ -11,22 +11,22 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 )
 
 // fakeProbe serves fixed stats.
-type fakeProbe struct{ st nginxctl.ProbeStats }
+type fakeProbe struct{ st traffic.ProbeStats }
 
-func (f fakeProbe) Stats() nginxctl.ProbeStats { return f.st }
+func (f fakeProbe) Stats() traffic.ProbeStats { return f.st }
 
 // sampleProbe: 100 answers split between the old (1001) and new (2001) workers, 3 failures.
-func sampleProbe() nginxctl.ProbeStats {
-	st := nginxctl.ProbeStats{URL: "http://127.0.0.1:8080/", Started: t0.Add(-10 * time.Second), OK: 100, Failed: 3,
-		Failures: map[string]int64{nginxctl.FailRefused: 2, nginxctl.FailTimeout: 1},
+func sampleProbe() traffic.ProbeStats {
+	st := traffic.ProbeStats{URL: "http://127.0.0.1:8080/", Started: t0.Add(-10 * time.Second), OK: 100, Failed: 3,
+		Failures: map[string]int64{traffic.FailRefused: 2, traffic.FailTimeout: 1},
 		P50:      850 * time.Microsecond, P99: 4200 * time.Microsecond,
 		ByWorker: map[int]int64{1001: 60, 2001: 40}, LastError: "connection refused by 127.0.0.1:8080"}
 	for i := 0; i < 10; i++ {
-		sec := nginxctl.ProbeSecond{At: t0.Add(time.Duration(i-10) * time.Second), OK: 10}
+		sec := traffic.ProbeSecond{At: t0.Add(time.Duration(i-10) * time.Second), OK: 10}
 		if i == 6 {
 			sec.Failed = 3
 		}

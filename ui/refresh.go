@@ -6,7 +6,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 )
 
 // scanMsg carries a full discovery scan.
@@ -32,7 +32,7 @@ type refreshMsg struct {
 
 // extras are read with every refresh besides the process tree: the probe and the held download.
 type extras struct {
-	probe *nginxctl.ProbeStats
+	probe *traffic.ProbeStats
 	held  heldState
 }
 

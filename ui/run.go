@@ -13,12 +13,14 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 )
 
 // Options configure the dashboard.
 type Options struct {
-	Target    nginxctl.Target
+	Target    inspect.Target
 	NewBinary string
 	Interval  time.Duration
 	Probe     string
@@ -36,11 +38,11 @@ type DemoOptions struct {
 }
 
 // Run opens the dashboard and returns when the operator quits. A --pid or --pidfile that names
-// no nginx master is an error before the screen opens (nginxctl.ErrBadTarget).
+// no nginx master is an error before the screen opens (inspect.ErrBadTarget).
 func Run(o Options) error {
-	sc := nginxctl.NewScanner()
+	sc := inspect.NewScanner()
 	var initial *model.Snapshot
-	if o.Target != (nginxctl.Target{}) {
+	if o.Target != (inspect.Target{}) {
 		snap, err := sc.Resolve(o.Target)
 		if err != nil {
 			return err
@@ -49,7 +51,7 @@ func Run(o Options) error {
 	}
 	deps := Deps{Source: newLiveSource(sc, o.Target)}
 	if o.Probe != "" {
-		p, err := nginxctl.StartProbe(context.Background(), nginxctl.ProbeOptions{URL: o.Probe, LoopbackOnly: o.demo})
+		p, err := traffic.StartProbe(context.Background(), traffic.ProbeOptions{URL: o.Probe, LoopbackOnly: o.demo})
 		if err != nil {
 			deps.ProbeErr = err.Error()
 		} else {
@@ -60,7 +62,7 @@ func Run(o Options) error {
 	if o.demo {
 		url := o.Probe
 		deps.Hold = func(ctx context.Context, want func(int) bool) (Holder, error) {
-			h, err := nginxctl.HoldConnectionWhere(ctx, url, want)
+			h, err := traffic.HoldConnectionWhere(ctx, url, want)
 			if err != nil {
 				return nil, err
 			}
@@ -69,7 +71,7 @@ func Run(o Options) error {
 		deps.Narration = assetNarration
 	}
 	if !o.ReadOnly {
-		audit, err := nginxctl.OpenAudit(o.AuditLog)
+		audit, err := audit.Open(o.AuditLog)
 		if err != nil {
 			deps.ActorErr = fmt.Sprintf("actions disabled: %v", err)
 		} else {

@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 )
 
 // Source is where the dashboard reads the live system. The real one wraps nginxctl's Scanner;
@@ -44,18 +47,18 @@ type StepResult struct {
 // liveSource reads /proc through a Scanner, counts the workers' connections and follows error
 // logs.
 type liveSource struct {
-	sc     *nginxctl.Scanner
-	conns  *nginxctl.ConnCounter
-	target nginxctl.Target
+	sc     *inspect.Scanner
+	conns  *traffic.ConnCounter
+	target inspect.Target
 	mu     sync.Mutex
-	tails  map[string]*nginxctl.LogTail
+	tails  map[string]*inspect.LogTail
 	// shown is the instance last refreshed, the one on screen: a scan counts connections for
 	// it only (the counter caches one instance's sockets).
 	shown string
 }
 
-func newLiveSource(sc *nginxctl.Scanner, t nginxctl.Target) *liveSource {
-	return &liveSource{sc: sc, conns: nginxctl.NewConnCounter(), target: t, tails: map[string]*nginxctl.LogTail{}}
+func newLiveSource(sc *inspect.Scanner, t inspect.Target) *liveSource {
+	return &liveSource{sc: sc, conns: traffic.NewConnCounter(), target: t, tails: map[string]*inspect.LogTail{}}
 }
 
 func (s *liveSource) Scan() (model.Snapshot, error) {
@@ -107,13 +110,13 @@ func (s *liveSource) LogLines(path string) []string {
 	defer s.mu.Unlock()
 	t, ok := s.tails[path]
 	if !ok {
-		t = nginxctl.NewLogTail(path)
+		t = inspect.NewLogTail(path)
 		s.tails[path] = t
 	}
 	lines, err := t.Read()
 	if err != nil {
 		// Unreadable (not root) or not there yet: read it from its start once it appears.
-		s.tails[path] = &nginxctl.LogTail{Path: path}
+		s.tails[path] = &inspect.LogTail{Path: path}
 		return nil
 	}
 	return lines
@@ -121,14 +124,14 @@ func (s *liveSource) LogLines(path string) []string {
 
 // runnerActor runs steps with nginxctl's Runner, collecting its progress messages.
 type runnerActor struct {
-	newRunner func(events func(nginxctl.Event)) *nginxctl.Runner
+	newRunner func(events func(upgrade.Event)) *upgrade.Runner
 }
 
-func newRunnerActor(audit *nginxctl.Audit) *runnerActor {
-	return &runnerActor{newRunner: func(events func(nginxctl.Event)) *nginxctl.Runner {
+func newRunnerActor(audit *audit.Log) *runnerActor {
+	return &runnerActor{newRunner: func(events func(upgrade.Event)) *upgrade.Runner {
 		// A scanner of its own: the runner polls every few milliseconds, which would skew the
 		// dashboard's CPU% intervals if they shared one.
-		r := nginxctl.NewRunner(nginxctl.NewScanner(), audit)
+		r := upgrade.NewRunner(inspect.NewScanner(), audit)
 		r.Events = events
 		return r
 	}}
@@ -137,7 +140,7 @@ func newRunnerActor(audit *nginxctl.Audit) *runnerActor {
 func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance, candidate string) StepResult {
 	var mu sync.Mutex
 	var lines []string
-	r := ra.newRunner(func(e nginxctl.Event) {
+	r := ra.newRunner(func(e upgrade.Event) {
 		if e.Message == "" {
 			return
 		}
@@ -148,7 +151,7 @@ func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance
 	var err error
 	switch a {
 	case model.ActInstall:
-		var got nginxctl.Installed
+		var got audit.Install
 		_, got, err = r.Install(ctx, in, candidate)
 		if err == nil && len(lines) == 0 {
 			lines = append(lines, fmt.Sprintf("%s installed; backup %s", got.Binary, got.Backup))

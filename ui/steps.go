@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
 // stepRecord is what the dashboard saw of a step it ran.
@@ -91,7 +91,7 @@ func (m Model) steps() []stepLine {
 		derived[model.ActUpgrade], derived[model.ActDrain] = stateDone, stateDone
 	}
 	if nw := in.New(); nw != nil && derived[model.ActUpgrade] == stateDone {
-		detail[model.ActUpgrade] = "up " + nginxctl.Uptime(now, nw.Started)
+		detail[model.ActUpgrade] = "up " + inspect.Uptime(now, nw.Started)
 	}
 	order := []model.Action{model.ActInstall, model.ActTest, model.ActUpgrade, model.ActDrain, model.ActCommit}
 	if r := m.record.rec(model.ActRollback); r != nil || m.oldMasterLives() {
@@ -142,7 +142,7 @@ func longestDrain(in model.Instance, now time.Time) string {
 			}
 		}
 	}
-	return nginxctl.Uptime(now, first)
+	return inspect.Uptime(now, first)
 }
 
 // renderSteps draws the step list in width cells.

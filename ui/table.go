@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
 // column of the process table. drop orders which columns go first on a narrow screen (0: never).
@@ -36,7 +36,7 @@ func processColumns(showConns bool) []column {
 		{name: "GEN", width: 3, cell: func(r tableRow) string { return genLabel(r.p.Generation) }},
 		{name: "STATE", width: 14, cell: stateText},
 		{name: "USER", width: 8, drop: 1, cell: func(r tableRow) string { return orDash(r.p.User) }},
-		{name: "UP", width: 6, cell: func(r tableRow) string { return nginxctl.Uptime(r.now, r.p.Started) }},
+		{name: "UP", width: 6, cell: func(r tableRow) string { return inspect.Uptime(r.now, r.p.Started) }},
 		{name: "CPU%", width: 5, right: true, drop: 3, cell: func(r tableRow) string { return cpuText(r.p.CPU) }},
 		{name: "RSS", width: 6, right: true, drop: 4, cell: func(r tableRow) string { return bytesHuman(r.p.RSS) }},
 	}
@@ -105,7 +105,7 @@ func stateText(r tableRow) string {
 	case r.master != nil:
 		return "running"
 	case p.ShuttingDown:
-		return "draining " + nginxctl.Uptime(r.now, p.DrainingSince)
+		return "draining " + inspect.Uptime(r.now, p.DrainingSince)
 	case p.Role == model.RoleWorker:
 		return "accepting"
 	}

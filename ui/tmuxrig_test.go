@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
-	"github.com/hotdeploy/hotdeploy/nginxctl/sandboxtest"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox/sandboxtest"
 )
 
 // These tests run the built hotdeploy binary in a tmux server of their own against a real
@@ -137,9 +138,9 @@ func (s *tmuxSession) waitText(timeout time.Duration, texts ...string) string {
 
 // dashboardRig is a sandbox nginx, a staged candidate binary and the built dashboard.
 type dashboardRig struct {
-	sb        *nginxctl.Sandbox
+	sb        *sandbox.Sandbox
 	pidFile   string
-	sc        *nginxctl.Scanner
+	sc        *inspect.Scanner
 	bin       string
 	candidate string
 	audit     string
@@ -147,12 +148,12 @@ type dashboardRig struct {
 
 func newDashboardRig(t *testing.T) *dashboardRig {
 	t.Helper()
-	r := &dashboardRig{bin: buildBinary(t), sc: nginxctl.NewScanner()}
-	r.sb = sandboxtest.Start(t, nginxctl.SandboxOptions{})
+	r := &dashboardRig{bin: buildBinary(t), sc: inspect.NewScanner()}
+	r.sb = sandboxtest.Start(t, sandbox.SandboxOptions{})
 	r.pidFile = r.sb.PidFile
 	dir := t.TempDir()
 	r.candidate, r.audit = filepath.Join(dir, "nginx-candidate"), filepath.Join(dir, "audit.log")
-	if err := nginxctl.CopyFile(r.sb.Binary, r.candidate, 0o755); err != nil {
+	if err := sandbox.CopyFile(r.sb.Binary, r.candidate, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -169,7 +170,7 @@ func (r *dashboardRig) open(t *testing.T, width, height int, extra ...string) *t
 
 func (r *dashboardRig) instance(t *testing.T) model.Instance {
 	t.Helper()
-	snap, err := nginxctl.NewScanner().Resolve(nginxctl.Target{PidFile: r.pidFile})
+	snap, err := inspect.NewScanner().Resolve(inspect.Target{PidFile: r.pidFile})
 	if err != nil {
 		t.Fatalf("resolve %s: %v", r.pidFile, err)
 	}

@@ -10,7 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 )
 
 // stepDoneMsg carries the result of a step the operator started.
@@ -189,13 +189,13 @@ func (m Model) onStepDone(msg stepDoneMsg) Model {
 	m.busy = nil
 	err := msg.res.Err
 	m.record.end(msg.action, m.now, err)
-	if msg.action == model.ActCommit && err != nil && !nginxctl.IsRefused(err) && m.hasInst {
+	if msg.action == model.ActCommit && err != nil && !upgrade.IsRefused(err) && m.hasInst {
 		m.quitSent = m.inst.Masters[0].PID // the old master got SIGQUIT: no way back to it
 	}
 	switch {
 	case err != nil:
 		lines := msg.res.Lines
-		var se *nginxctl.StepError
+		var se *upgrade.StepError
 		if errors.As(err, &se) && len(se.Log) > 0 {
 			lines = append(append([]string(nil), lines...), se.Log...)
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
 // stepsWidth is the width of the step list beside the error log: narrow on a small screen, so
@@ -177,7 +177,7 @@ func (m Model) renderRight(w, h int) string {
 	return strings.Join(top, "\n") + "\n" + below
 }
 
-func targetText(t nginxctl.Target) string {
+func targetText(t inspect.Target) string {
 	if t.PidFile != "" {
 		return "the instance of pid file " + t.PidFile
 	}

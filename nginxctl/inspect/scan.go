@@ -1,0 +1,367 @@
+// Package nginxctl is the system side of hotdeploy: it finds nginx instances in /proc, reads
+// their details, signals them with identity checks, and runs the upgrade steps.
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	"os/user"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/shirou/gopsutil/v3/host"
+	"github.com/shirou/gopsutil/v3/process"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
+)
+
+// Families are the comm names of nginx-family binaries. Their titles keep the "<comm>:" prefix,
+// so the role parser never hard-codes "nginx:".
+var Families = map[string]bool{"nginx": true, "angie": true, "openresty": true, "tengine": true, "freenginx": true}
+
+// errZombie marks a process that exited and waits for its parent to reap it.
+var errZombie = errors.New("process exited")
+
+// ErrGone is returned by Refresh when no master of the instance is alive any more.
+var ErrGone = errors.New("the nginx instance is gone: no master of it is running")
+
+type procKey struct {
+	pid   int
+	start uint64
+}
+
+type cpuSample struct {
+	ticks uint64
+	at    time.Time
+	pct   float64 // the share computed when this sample was taken; -1 for none
+}
+
+// minCPUInterval is the shortest interval a CPU share is computed over. The counters move in
+// 10 ms ticks, so over a few milliseconds (a read right after a step) one tick would show as
+// several hundred percent; a read that comes sooner repeats the last share.
+const minCPUInterval = 200 * time.Millisecond
+
+// Scanner discovers nginx instances and refreshes them. It keeps the previous CPU samples, so
+// CPU% is the use over the last interval, and the details of each master, which never change
+// during its life. Safe for concurrent use.
+type Scanner struct {
+	mu        sync.Mutex
+	r         *proc.Reader
+	boot      time.Time
+	now       func() time.Time
+	cpu       map[procKey]cpuSample
+	draining  map[procKey]time.Time
+	users     map[int]string
+	owners    map[procKey]string // user of a titled child: it dropped privileges before titling itself
+	masters   map[procKey]*masterInfo
+	bins      binaryCache
+	lastPrune time.Time
+}
+
+// NewScanner prepares a scanner; it reads the boot time once to turn start ticks into times.
+func NewScanner() *Scanner {
+	s := &Scanner{
+		r:        proc.NewReader(),
+		now:      time.Now,
+		cpu:      map[procKey]cpuSample{},
+		draining: map[procKey]time.Time{},
+		users:    map[int]string{},
+		owners:   map[procKey]string{},
+		masters:  map[procKey]*masterInfo{},
+	}
+	if bt, err := host.BootTime(); err == nil {
+		s.boot = time.Unix(int64(bt), 0)
+	}
+	return s
+}
+
+// Scan walks the whole process table and returns every nginx-family instance. It reads only
+// /proc/PID/comm of processes that are not nginx.
+func (s *Scanner) Scan() (model.Snapshot, error) {
+	pids, err := process.Pids()
+	if err != nil {
+		return model.Snapshot{}, fmt.Errorf("list processes: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	byParent := map[int][]model.Process{}
+	var masters []model.Process
+	pidSet := map[int]bool{}
+	for _, pid32 := range pids {
+		pid := int(pid32)
+		comm, err := s.r.Comm(pid)
+		if err != nil || !Families[string(comm)] {
+			continue
+		}
+		p, err := s.readProc(pid, now)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		pidSet[pid] = true
+		if p.Role == model.RoleMaster {
+			masters = append(masters, p)
+		}
+		byParent[p.PPID] = append(byParent[p.PPID], p)
+	}
+	snap := model.Snapshot{Taken: now}
+	isMaster := map[int]bool{}
+	for _, m := range masters {
+		isMaster[m.PID] = true
+	}
+	for _, m := range masters {
+		if isMaster[m.PPID] {
+			continue // a new master: it joins its parent's instance
+		}
+		in := s.assemble(m, func(pid int) []model.Process { return byParent[pid] })
+		snap.Instances = append(snap.Instances, in)
+	}
+	orphans := 0
+	for ppid, ps := range byParent {
+		if !isMaster[ppid] {
+			for _, p := range ps {
+				if p.Role != model.RoleMaster {
+					orphans++
+				}
+			}
+		}
+	}
+	if orphans > 0 {
+		snap.Notes = append(snap.Notes, fmt.Sprintf("%d nginx processes have no master (it was killed): they exit once idle", orphans))
+	}
+	sort.Slice(snap.Instances, func(i, j int) bool { return snap.Instances[i].Key() < snap.Instances[j].Key() })
+	s.prune(now)
+	return snap, nil
+}
+
+// Refresh re-reads one known instance: its masters and their children only, found through
+// /proc/PID/task/PID/children, never the whole process table. A new master started by USR2
+// shows up as a child of the old one; when the old master is gone, the new one stands alone.
+func (s *Scanner) Refresh(prev model.Instance) (model.Instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	known := knownChildren(prev)
+	for i, m := range prev.Masters {
+		p, err := s.readProc(m.PID, now)
+		if err != nil || p.StartTicks != m.StartTicks || p.Role != model.RoleMaster {
+			continue
+		}
+		in := s.assemble(p, func(pid int) []model.Process { return s.readChildren(pid, now, known[pid]) })
+		if i == 0 && s.leftParent(prev, in, now) {
+			continue // the old master is exiting: the new master stands alone now
+		}
+		s.prune(now)
+		return in, nil
+	}
+	return model.Instance{}, ErrGone
+}
+
+// leftParent tells whether in, read from the old master, lost the new master prev had because
+// that one left its parent: the kernel reparents it as the old master exits, a moment before the
+// old one is gone. It is checked after the old master's children were read, and leaving is for
+// good, so a reparenting between the two reads cannot make the new master vanish.
+func (s *Scanner) leftParent(prev, in model.Instance, now time.Time) bool {
+	nw := prev.New()
+	if nw == nil || in.New() != nil {
+		return false
+	}
+	p, err := s.readProc(nw.PID, now)
+	return err == nil && p.StartTicks == nw.StartTicks && p.PPID != in.Masters[0].PID
+}
+
+// InstanceOf returns the instance a master pid belongs to, without a full scan. The pid may be
+// the old or the new master.
+func (s *Scanner) InstanceOf(pid int) (model.Instance, error) {
+	s.mu.Lock()
+	now := s.now()
+	p, err := s.readProc(pid, now)
+	if err != nil {
+		s.mu.Unlock()
+		return model.Instance{}, fmt.Errorf("pid %d is not running", pid)
+	}
+	if p.Role != model.RoleMaster || !Families[p.Comm] {
+		s.mu.Unlock()
+		return model.Instance{}, fmt.Errorf("pid %d is not an nginx master (it is %s: %q)", pid, p.Comm, p.Title)
+	}
+	if parent, err := s.readProc(p.PPID, now); err == nil && parent.Role == model.RoleMaster && parent.Comm == p.Comm {
+		p = parent
+	}
+	s.mu.Unlock()
+	return s.Refresh(model.Instance{Masters: []model.Master{{Process: p}}})
+}
+
+// readChildren reads the children of pid from /proc. The kernel's children list can skip a live
+// child while a sibling exits, so a child the previous refresh saw (known) and that is still
+// there with the same start time is kept even when the list misses it.
+func (s *Scanner) readChildren(pid int, now time.Time, known []model.Process) []model.Process {
+	pids, err := s.r.Children(pid)
+	if err != nil {
+		return nil
+	}
+	ps := make([]model.Process, 0, len(pids))
+	listed := make(map[int]bool, len(pids))
+	for _, c := range pids {
+		listed[c] = true
+		if p, err := s.readProc(c, now); err == nil && p.PPID == pid {
+			ps = append(ps, p)
+		}
+	}
+	missed := false
+	for _, k := range known {
+		if listed[k.PID] {
+			continue
+		}
+		if p, err := s.readProc(k.PID, now); err == nil && p.PPID == pid && p.StartTicks == k.StartTicks {
+			ps = append(ps, p)
+			missed = true
+		}
+	}
+	if missed {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
+	}
+	return ps
+}
+
+// knownChildren maps each master of an instance to the children it had, the new master
+// counting as a child of the old one.
+func knownChildren(in model.Instance) map[int][]model.Process {
+	known := make(map[int][]model.Process, len(in.Masters))
+	for _, m := range in.Masters {
+		known[m.PID] = m.Children
+	}
+	if nw := in.New(); nw != nil {
+		old := in.Masters[0]
+		known[old.PID] = append(slices.Clip(old.Children), nw.Process)
+	}
+	return known
+}
+
+// assemble builds the instance rooted at master root, with children from kids.
+func (s *Scanner) assemble(root model.Process, kids func(pid int) []model.Process) model.Instance {
+	old := model.Master{Process: root}
+	var nw *model.Master
+	for _, c := range s.settle(kids(root.PID)) {
+		if c.Role == model.RoleMaster && nw == nil {
+			nw = &model.Master{Process: c, Children: s.settle(kids(c.PID))}
+			continue
+		}
+		old.Children = append(old.Children, c)
+	}
+	in := model.Instance{Family: root.Comm, Masters: []model.Master{old}}
+	if nw != nil {
+		in.Masters = append(in.Masters, *nw)
+	}
+	s.complete(&in)
+	return in
+}
+
+// settle fixes the role of children that still carry their master's title. A worker keeps the
+// title "master process" from its fork until it renames itself, and would read as the new master
+// of an upgrade; but that new master exec'd its binary, which a worker never does. So a
+// master-titled child that has not exec'd is a process still starting: role unknown.
+func (s *Scanner) settle(ps []model.Process) []model.Process {
+	for i := range ps {
+		if ps[i].Role != model.RoleMaster {
+			continue
+		}
+		st, err := s.r.Stat(ps[i].PID)
+		if err != nil || st.StartTicks != ps[i].StartTicks || st.Flags&proc.PFForkNoExec != 0 {
+			ps[i].Role = model.RoleUnknown
+		}
+	}
+	return ps
+}
+
+// readProc reads one process: stat, title, owner.
+func (s *Scanner) readProc(pid int, now time.Time) (model.Process, error) {
+	st, err := s.r.Stat(pid)
+	if err != nil {
+		return model.Process{}, err
+	}
+	if st.State == 'Z' {
+		return model.Process{}, errZombie // exited, not yet reaped: its title is gone
+	}
+	title, err := s.r.Title(pid)
+	if err != nil {
+		return model.Process{}, err
+	}
+	role, draining := model.ParseTitle(title)
+	p := model.Process{
+		PID: pid, PPID: st.PPID, Role: role, ShuttingDown: draining,
+		Comm: st.Comm, Title: title, StartTicks: st.StartTicks,
+		Started: s.boot.Add(time.Duration(st.StartTicks) * time.Second / proc.ClockTicks),
+		RSS:     st.RSSPages * uint64(pageSize), CPU: -1, Conns: -1,
+	}
+	key := procKey{pid, st.StartTicks}
+	p.User = s.owner(key, role)
+	prev, ok := s.cpu[key]
+	switch dt := now.Sub(prev.at); {
+	case !ok:
+		s.cpu[key] = cpuSample{ticks: st.CPUTicks, at: now, pct: -1}
+	case dt < minCPUInterval:
+		p.CPU = prev.pct
+	default:
+		p.CPU = float64(st.CPUTicks-prev.ticks) / proc.ClockTicks / dt.Seconds() * 100
+		s.cpu[key] = cpuSample{ticks: st.CPUTicks, at: now, pct: p.CPU}
+	}
+	if draining {
+		since, ok := s.draining[key]
+		if !ok {
+			since = now
+			s.draining[key] = now
+		}
+		p.DrainingSince = since
+	}
+	return p, nil
+}
+
+// prune forgets samples of processes not seen for a while.
+func (s *Scanner) prune(now time.Time) {
+	if now.Sub(s.lastPrune) < 10*time.Second {
+		return
+	}
+	s.lastPrune = now
+	for k, v := range s.cpu {
+		if now.Sub(v.at) > time.Minute {
+			delete(s.cpu, k)
+			delete(s.draining, k)
+			delete(s.masters, k)
+			delete(s.owners, k)
+		}
+	}
+}
+
+// owner returns the user a process runs as. A worker, cache manager or loader titles itself
+// only after it switched to the worker user, so its user is read once; a master-titled process
+// may be a child about to switch, so it is read every time.
+func (s *Scanner) owner(key procKey, role model.Role) string {
+	if u, ok := s.owners[key]; ok {
+		return u
+	}
+	uid, err := proc.Owner(key.pid)
+	if err != nil {
+		return ""
+	}
+	u := s.userName(uid)
+	if role == model.RoleWorker || role == model.RoleCacheManager || role == model.RoleCacheLoader {
+		s.owners[key] = u
+	}
+	return u
+}
+
+func (s *Scanner) userName(uid int) string {
+	if n, ok := s.users[uid]; ok {
+		return n
+	}
+	n := strconv.Itoa(uid)
+	if u, err := user.LookupId(n); err == nil {
+		n = u.Username
+	}
+	s.users[uid] = n
+	return n
+}

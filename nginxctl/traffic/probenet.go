@@ -1,0 +1,159 @@
+package traffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// probeTarget is a validated URL, with the loopback addresses its connections are pinned to in
+// loopback-only mode.
+type probeTarget struct {
+	url    *url.URL
+	pinned []netip.Addr // loopback-only mode: the host's addresses, all loopback
+}
+
+// resolveTarget checks that raw is an http(s) URL and, with loopbackOnly, that its host is a
+// loopback address or resolves only to loopback addresses. what names the caller in errors.
+func resolveTarget(ctx context.Context, raw string, loopbackOnly bool, what string) (probeTarget, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return probeTarget{}, fmt.Errorf("%s URL %q is not a URL (%v): only http:// and https:// URLs can be probed", what, raw, errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return probeTarget{}, fmt.Errorf("%s URL %q: only http:// and https:// URLs can be probed", what, raw)
+	}
+	if u.Hostname() == "" {
+		return probeTarget{}, fmt.Errorf("%s URL %q has no host", what, raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := net.LookupPort("tcp", p); err != nil || n == 0 {
+			return probeTarget{}, fmt.Errorf("%s URL %q: port %q is not a port", what, raw, p)
+		}
+	}
+	t := probeTarget{url: u}
+	if !loopbackOnly {
+		return t, nil
+	}
+	host := u.Hostname()
+	addrs := []netip.Addr{}
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = append(addrs, a)
+	} else {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if addrs, err = net.DefaultResolver.LookupNetIP(rctx, "ip", host); err != nil {
+			return probeTarget{}, fmt.Errorf("%s URL %q: cannot resolve %s: %v", what, raw, host, err)
+		}
+	}
+	for _, a := range addrs {
+		if !a.Unmap().IsLoopback() {
+			return probeTarget{}, fmt.Errorf("%s URL %q: %s is not a loopback address; the demo probes only 127.0.0.0/8 and ::1 (try http://127.0.0.1:PORT/)", what, raw, a)
+		}
+	}
+	if len(addrs) == 0 {
+		return probeTarget{}, fmt.Errorf("%s URL %q: %s has no address", what, raw, host)
+	}
+	for _, a := range addrs {
+		t.pinned = append(t.pinned, a.Unmap())
+	}
+	return t, nil
+}
+
+// client returns an HTTP client that opens a fresh connection for every request (no keep-alive,
+// no proxy from the environment, no redirects followed), pinned to the resolved loopback
+// addresses in loopback-only mode, tried in order ("localhost" may name ::1 first while nginx
+// listens on 127.0.0.1 only).
+func (t probeTarget) client(timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: timeout}
+	dial := d.DialContext
+	if len(t.pinned) > 0 {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			var first error
+			for _, a := range t.pinned {
+				c, err := d.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
+				if err == nil {
+					return c, nil
+				}
+				if first == nil {
+					first = err
+				}
+			}
+			return nil, first
+		}
+	}
+	tr := &http.Transport{
+		DialContext:            dial,
+		DisableKeepAlives:      true,
+		DisableCompression:     true,
+		TLSHandshakeTimeout:    timeout,
+		ResponseHeaderTimeout:  timeout,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	return &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// classify names the kind of a failed request, or returns "" for a success.
+func classify(err error, status int) string {
+	var ne net.Error
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		return ""
+	case err == nil:
+		return FailStatus
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return FailRefused
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return FailTimeout
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return FailReset
+	}
+	return FailOther
+}
+
+// describeFailure turns a failure into a sentence with a next step.
+func describeFailure(raw, kind string, status int, err error, timeout time.Duration) string {
+	host := raw
+	if u, perr := url.Parse(raw); perr == nil {
+		host = u.Host
+	}
+	switch kind {
+	case FailRefused:
+		return fmt.Sprintf("connection to %s refused: nothing listens there (is nginx running, is the port right?)", host)
+	case FailReset:
+		return fmt.Sprintf("%s closed the connection before a whole response: %v", host, unwrapURLError(err))
+	case FailTimeout:
+		return fmt.Sprintf("no whole response from %s within %s", host, timeout)
+	case FailStatus:
+		return fmt.Sprintf("GET %s answered %d %s; probe a URL that answers 2xx", raw, status, http.StatusText(status))
+	}
+	return fmt.Sprintf("GET %s: %v", raw, unwrapURLError(err))
+}
+
+// unwrapURLError drops net/http's `Get "URL": ` prefix, which the sentence already says.
+func unwrapURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if err == nil {
+		return "no error"
+	}
+	return strings.TrimSpace(err.Error())
+}

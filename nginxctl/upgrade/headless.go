@@ -1,0 +1,280 @@
+package upgrade
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+)
+
+// Exit codes of the headless commands.
+const (
+	ExitDone       = 0 // done
+	ExitRolledBack = 1 // failed, rolled back: the old binary serves
+	ExitRefused    = 2 // refused or bad input: nothing changed
+	ExitNeedsHuman = 3 // failed and not rolled back: look at the state printed
+)
+
+// HeadlessOptions configure `hotdeploy upgrade` and `hotdeploy rollback`.
+type HeadlessOptions struct {
+	Target         inspect.Target
+	NewBinary      string
+	JSON           bool
+	StopAfterDrain bool
+	ReadyTimeout   time.Duration
+	DrainTimeout   time.Duration
+	NoAutoRollback bool
+	AuditLog       string
+	// Probe, when set, must see no failure between WINCH and commit (see the probe).
+	Probe ProbeGate
+}
+
+// ProbeGate is the traffic check a headless upgrade consults before committing: it returns an
+// error when requests failed since the given time.
+type ProbeGate interface {
+	FailuresSince(t time.Time) error
+}
+
+// Result is the final object of a headless run.
+type Result struct {
+	Result    string          `json:"result"` // committed, drained, rolled-back, refused, failed
+	OldPID    int             `json:"old_pid"`
+	NewPID    int             `json:"new_pid"`
+	Phase     string          `json:"phase,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Log       []string        `json:"log,omitempty"`
+	ElapsedMS int64           `json:"elapsed_ms"`
+	Instance  *model.Instance `json:"instance,omitempty"`
+}
+
+// headless prints events and the result, as JSON lines or as text.
+type headless struct {
+	opts  HeadlessOptions
+	out   io.Writer
+	start time.Time
+	res   Result
+}
+
+func (h *headless) event(e Event) {
+	if h.opts.JSON {
+		b, _ := json.Marshal(e)
+		fmt.Fprintf(h.out, "%s\n", b)
+		return
+	}
+	switch e.Kind {
+	case "signal":
+		fmt.Fprintf(h.out, "  -> %s\n", e.Message)
+	case "done":
+		fmt.Fprintf(h.out, "ok %-9s %s (%d ms)\n", e.Step, e.Message, e.ElapsedMS)
+	default:
+		fmt.Fprintf(h.out, "   %-9s %s\n", e.Step, e.Message)
+	}
+}
+
+// finish prints the result and returns the exit code.
+func (h *headless) finish(result string, in model.Instance, err error) int {
+	h.res.Result = result
+	h.res.ElapsedMS = since(h.start)
+	if len(in.Masters) > 0 {
+		h.res.Phase = in.Phase.String()
+		if h.res.OldPID == 0 {
+			h.res.OldPID = in.Masters[0].PID
+		}
+	}
+	if err != nil {
+		h.res.Error = err.Error()
+		var se *StepError
+		if errors.As(err, &se) {
+			h.res.Log = se.Log
+		}
+	}
+	code := map[string]int{"committed": ExitDone, "drained": ExitDone, "rolled-back": ExitRolledBack,
+		"refused": ExitRefused, "failed": ExitNeedsHuman}[result]
+	if result == "failed" && len(in.Masters) > 0 {
+		h.res.Instance = &in
+	}
+	if h.opts.JSON {
+		b, _ := json.Marshal(h.res)
+		fmt.Fprintf(h.out, "%s\n", b)
+		return code
+	}
+	fmt.Fprintf(h.out, "%s: old master %d, new master %d, phase %s (%d ms)\n", result, h.res.OldPID, h.res.NewPID, h.res.Phase, h.res.ElapsedMS)
+	if h.res.Error != "" {
+		fmt.Fprintf(h.out, "error: %s\n", h.res.Error)
+	}
+	for _, l := range h.res.Log {
+		fmt.Fprintf(h.out, "  log: %s\n", l)
+	}
+	if result == "failed" {
+		_ = inspect.WriteStatusText(h.out, model.Snapshot{Taken: time.Now(), Instances: []model.Instance{in}})
+	}
+	return code
+}
+
+// single resolves the target to exactly one instance, refusing with the list when there are
+// several.
+func single(sc *inspect.Scanner, t inspect.Target) (model.Instance, error) {
+	snap, err := sc.Resolve(t)
+	if err != nil {
+		return model.Instance{}, err
+	}
+	switch len(snap.Instances) {
+	case 0:
+		return model.Instance{}, fmt.Errorf("%w: no nginx master is running", inspect.ErrBadTarget)
+	case 1:
+		return snap.Instances[0], nil
+	}
+	var names []string
+	for _, in := range snap.Instances {
+		names = append(names, fmt.Sprintf("%s (master %d)", in.Key(), in.Masters[0].PID))
+	}
+	return model.Instance{}, fmt.Errorf("%w: %d nginx instances run; pick one with --pid or --pidfile: %s",
+		inspect.ErrBadTarget, len(names), strings.Join(names, ", "))
+}
+
+// newHeadless opens the audit log, prepares the runner and resolves the target to one instance.
+// An error means a refusal: nothing was touched.
+func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model.Instance, error) {
+	h := &headless{opts: opts, out: out, start: time.Now()}
+	log, err := audit.Open(opts.AuditLog)
+	if err != nil {
+		return h, nil, model.Instance{}, err
+	}
+	r := NewRunner(inspect.NewScanner(), log)
+	if opts.ReadyTimeout > 0 {
+		r.ReadyTimeout = opts.ReadyTimeout
+	}
+	if opts.DrainTimeout > 0 {
+		r.DrainTimeout = opts.DrainTimeout
+	}
+	r.Events = h.event
+	in, err := single(r.Scanner, opts.Target)
+	if err == nil {
+		h.res.OldPID = in.Masters[0].PID
+	}
+	return h, r, in, err
+}
+
+// Upgrade runs a whole upgrade headless: preflight, install, USR2, WINCH, commit, rolling back
+// on failure unless told not to. ctx ending (Ctrl-C) counts as a failure.
+func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
+	h, r, in, err := newHeadless(opts, out)
+	if err != nil {
+		return h.finish("refused", in, err)
+	}
+	if in, err = r.Preflight(ctx, in, opts.NewBinary); err != nil {
+		return h.finish("refused", in, err)
+	}
+	if opts.NewBinary != "" {
+		if in, _, err = r.Install(ctx, in, opts.NewBinary); err != nil {
+			return h.finish("refused", in, err)
+		}
+	}
+	old := in.Masters[0]
+	if in, err = h.startAndDrain(ctx, r, in); err == nil {
+		if opts.StopAfterDrain {
+			return h.finish("drained", in, nil)
+		}
+		if in, err = r.Commit(ctx, in); err == nil {
+			return h.finish("committed", in, nil)
+		}
+		if !IsRefused(err) {
+			return h.finish("failed", in, fmt.Errorf("%v; SIGQUIT reached the old master %d, so there is no going back: "+
+				"check `hotdeploy status` until it is gone", err, old.PID))
+		}
+	}
+	if IsRefused(err) && in.New() == nil && !in.BinaryDiffers {
+		return h.finish("refused", in, err)
+	}
+	return h.rollBackAfter(context.WithoutCancel(ctx), r, in, old, err)
+}
+
+// startAndDrain starts the new binary and drains the old workers, then consults the probe.
+func (h *headless) startAndDrain(ctx context.Context, r *Runner, in model.Instance) (model.Instance, error) {
+	in, err := r.Start(ctx, in)
+	if err != nil {
+		return in, err
+	}
+	h.res.NewPID = in.New().PID
+	winched := time.Now()
+	if in, err = r.Drain(ctx, in, true); err != nil {
+		return in, err
+	}
+	if h.opts.Probe == nil {
+		return in, nil
+	}
+	drained := time.Now()
+	// No request may have failed since WINCH, and one that started once the old workers were
+	// gone must have succeeded: only the new master can have answered it.
+	err = h.opts.Probe.FailuresSince(winched)
+	if err == nil {
+		err = h.opts.Probe.FailuresSince(drained)
+	}
+	if err != nil {
+		return in, &StepError{Step: "probe", Reason: fmt.Sprintf("the new master is not proven to serve: %v", err), Err: err}
+	}
+	return in, nil
+}
+
+// rollBackAfter rolls back after a failed step, unless --no-auto-rollback.
+func (h *headless) rollBackAfter(ctx context.Context, r *Runner, in model.Instance, old model.Master, cause error) int {
+	if cur, err := r.Scanner.Refresh(in); err == nil {
+		in = cur
+	}
+	if h.opts.NoAutoRollback {
+		return h.finish("failed", in, fmt.Errorf("%w; not rolled back (--no-auto-rollback): "+
+			"roll back with `hotdeploy rollback --yes`, or go on from the dashboard", cause))
+	}
+	if in.Masters[0].PID != old.PID {
+		return h.finish("failed", in, fmt.Errorf("%w; the old master %d is gone, so there is nothing to roll back to", cause, old.PID))
+	}
+	h.event(Event{Time: time.Now(), Step: "rollback", Kind: "start", Message: "rolling back: " + cause.Error()})
+	in, err := r.Rollback(ctx, in)
+	if err != nil {
+		return h.finish("failed", in, fmt.Errorf("%v; then the rollback failed: %w", cause, err))
+	}
+	return h.finish("rolled-back", in, cause)
+}
+
+// Rollback runs `hotdeploy rollback`: back to the old binary from whatever phase; in idle, it
+// restores the binary file if one was installed but not started. Once started it is not
+// interrupted: a half-done rollback is worse than a finished one, and every wait is bounded.
+func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
+	h, r, in, err := newHeadless(opts, out)
+	if err != nil {
+		return h.finish("refused", in, err)
+	}
+	if nw := in.New(); nw != nil {
+		h.res.NewPID = nw.PID
+	} else if err := somethingToRestore(in); err != nil {
+		return h.finish("refused", in, err)
+	}
+	if v := model.Check(in, model.Context{}, model.ActRollback); !v.Allowed && in.New() != nil {
+		return h.finish("refused", in, errors.New(v.Reason))
+	}
+	if in, err = r.Rollback(context.WithoutCancel(ctx), in); err != nil {
+		return h.finish("failed", in, err)
+	}
+	h.finish("rolled-back", in, nil)
+	return ExitDone
+}
+
+// somethingToRestore says why a rollback with no new master running would have nothing to do.
+func somethingToRestore(in model.Instance) error {
+	m := in.Masters[0]
+	same, err := inspect.BinaryIsRunning(m.PID, in.Binary)
+	switch {
+	case err != nil:
+		return err
+	case same || !in.BinaryDiffers:
+		return fmt.Errorf("no upgrade is running and %s holds the binary master %d runs: nothing to roll back", in.Binary, m.PID)
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
+)
+
+// Rollback returns to the old binary from whatever step was reached: SIGHUP to the old master
+// if none of its workers accepts (so it starts them again), then SIGQUIT to the new master
+// (SIGTERM if it lingers), a wait until nginx.pid names the old master again, and the old binary
+// file restored. With one master left, only the binary file is restored, so a second rollback
+// sends nothing.
+func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instance, error) {
+	const step = "rollback"
+	start := time.Now()
+	cur, err := r.Scanner.Refresh(in)
+	if err != nil {
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
+	}
+	in = cur
+	log := followLog(in.ErrorLog)
+	if in.New() == nil && in.OldbinPID == in.Masters[0].PID {
+		if in, err = r.awaitNewMaster(ctx, in, log); err != nil {
+			return in, wrapCtx(err, step, log)
+		}
+	}
+	if in.New() == nil {
+		return r.RestoreBinary(in)
+	}
+	old, nw := in.Masters[0], *in.New()
+	if r.needsHUP(in) {
+		if in, err = r.restartOldWorkers(ctx, in, log, start); err != nil {
+			return in, wrapCtx(err, step, log)
+		}
+	}
+	if in, err = r.stopNew(ctx, in, nw, log); err != nil {
+		return in, wrapCtx(err, step, log)
+	}
+	in, err = r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
+		return err == nil && cur.New() == nil && cur.PidFilePID == old.PID, nil
+	})
+	if errors.Is(err, errWaitTimeout) {
+		err = &StepError{Step: step, Log: log.last(20), Reason: fmt.Sprintf(
+			"%s does not name the old master %d again after %s; look at the error log", in.PidFile, old.PID, r.ReadyTimeout)}
+	}
+	if err != nil {
+		return in, wrapCtx(err, step, log)
+	}
+	r.emit(Event{Step: step, Kind: "progress", PID: old.PID, ElapsedMS: since(start),
+		Message: fmt.Sprintf("new master %d is gone; %s names the old master %d again", nw.PID, in.PidFile, old.PID)})
+	if in, err = r.RestoreBinary(in); err != nil {
+		return in, err
+	}
+	r.emit(Event{Step: step, Kind: "done", PID: old.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
+		Message: fmt.Sprintf("rolled back: master %d serves the old binary", old.PID)})
+	return in, nil
+}
+
+// awaitNewMaster waits, after SIGUSR2 renamed nginx.pid to .oldbin, until the new master shows
+// up (then it must be stopped) or nginx renames the pid file back (it did not start). Restoring
+// the binary before that would let nginx exec whatever is on disk a moment later.
+func (r *Runner) awaitNewMaster(ctx context.Context, in model.Instance, log *logSince) (model.Instance, error) {
+	old := in.Masters[0].PID
+	r.emit(Event{Step: "rollback", Kind: "progress", PID: old,
+		Message: fmt.Sprintf("%s.oldbin names the old master %d: waiting for the new master it starts", in.PidFile, old)})
+	in, err := r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
+		log.read()
+		if err != nil || cur.Masters[0].PID != old {
+			return false, &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf("the old master %d is gone", old)}
+		}
+		return cur.New() != nil || cur.OldbinPID != old && cur.PidFilePID == old, nil
+	})
+	if errors.Is(err, errWaitTimeout) {
+		err = &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
+			"%s.oldbin names the old master %d but no new master appeared within %s; look at the error log", in.PidFile, old, r.ReadyTimeout)}
+	}
+	return in, err
+}
+
+// needsHUP applies model.NeedsHUP to two refreshes in a row: /proc/PID/task/PID/children can
+// skip a live child while a sibling exits, and a SIGHUP to an old master whose workers still
+// accept would start a second set of them.
+func (r *Runner) needsHUP(in model.Instance) bool {
+	if !model.NeedsHUP(in.Masters[0]) {
+		return false
+	}
+	again, err := r.Scanner.Refresh(in)
+	return err == nil && again.Masters[0].PID == in.Masters[0].PID && model.NeedsHUP(again.Masters[0])
+}
+
+// restartOldWorkers sends SIGHUP to an old master none of whose workers accepts, and waits
+// until one does. Only called when model.NeedsHUP says so: a HUP to an old master that still
+// has accepting workers would start a second set beside them.
+func (r *Runner) restartOldWorkers(ctx context.Context, in model.Instance, log *logSince, start time.Time) (model.Instance, error) {
+	old, nw := in.Masters[0], in.New()
+	if err := r.send(ctx, in, model.ActRollback, old.Process, syscall.SIGHUP); err != nil {
+		return in, err
+	}
+	in, err := r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
+		log.read()
+		if err != nil || cur.Masters[0].PID != old.PID {
+			return false, &StepError{Step: "rollback", Log: log.last(20),
+				Reason: fmt.Sprintf("the old master %d is gone", old.PID)}
+		}
+		return cur.Masters[0].ActiveWorkers() > 0, nil
+	})
+	if errors.Is(err, errWaitTimeout) {
+		err = &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
+			"the old master %d started no workers %s after SIGHUP; the new master %d was left serving", old.PID, r.ReadyTimeout, nw.PID)}
+	}
+	if err != nil {
+		return in, err
+	}
+	r.emit(Event{Step: "rollback", Kind: "progress", PID: old.PID, ElapsedMS: since(start),
+		Message: fmt.Sprintf("old master %d runs %d workers again", old.PID, in.Masters[0].ActiveWorkers())})
+	return in, nil
+}
+
+// stopNew asks the new master to quit, and terminates it if it lingers. A new master that
+// exited by itself meanwhile is what was wanted.
+func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master, log *logSince) (model.Instance, error) {
+	gone := func(cur model.Instance, err error) (bool, error) {
+		log.read()
+		if err != nil {
+			return false, &StepError{Step: "rollback", Reason: "no master of the instance is left", Log: log.last(20), Err: err}
+		}
+		n := cur.New()
+		return n == nil || n.PID != nw.PID, nil
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGTERM} {
+		if err := r.send(ctx, in, model.ActRollback, nw.Process, sig); err != nil {
+			if errors.Is(err, proc.ErrGone) {
+				return in, nil
+			}
+			return in, err
+		}
+		var err error
+		if in, err = r.await(ctx, in, r.StopTimeout, gone); !errors.Is(err, errWaitTimeout) {
+			return in, err
+		}
+	}
+	return in, &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
+		"the new master %d is still running after SIGQUIT and SIGTERM; look at what it does before anything else", nw.PID)}
+}
+
+// RestoreBinary puts the binary the (old) master runs back on disk if another file is there.
+func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
+	m := in.Masters[0]
+	restored, kept, err := restoreBinary(m.PID, in.Binary)
+	if !restored && err == nil {
+		return in, nil
+	}
+	entry := audit.Entry{Instance: in.Key(), Action: "restore", PID: m.PID, StartTicks: m.StartTicks, Result: "restored"}
+	if err != nil {
+		entry.Result, entry.Error = "failed", err.Error()
+	}
+	if aerr := r.Audit.Record(entry); aerr != nil {
+		r.emit(Event{Step: "rollback", Kind: "warning", Message: fmt.Sprintf("restore not recorded: %v", aerr)})
+	}
+	if err != nil {
+		return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
+			"%v; the old master %d still runs, copy /proc/%d/exe to %s by hand", err, m.PID, m.PID, in.Binary)}
+	}
+	r.emit(Event{Step: "rollback", Kind: "progress", PID: m.PID,
+		Message: restoredMessage(in.Binary, m.PID, kept)})
+	if cur, err := r.Scanner.Refresh(in); err == nil {
+		in = cur
+	}
+	return in, nil
+}
+
+func restoredMessage(binary string, pid int, kept string) string {
+	msg := fmt.Sprintf("%s restored from the binary master %d runs", binary, pid)
+	if kept != "" {
+		msg += "; the file it replaced is kept as " + kept
+	}
+	return msg
+}

@@ -1,0 +1,209 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
+)
+
+// Event is one thing a step did or saw. Headless --json prints one per line.
+type Event struct {
+	Time      time.Time `json:"time"`
+	Step      string    `json:"step"`
+	Kind      string    `json:"event"` // start, signal, progress, warning, done, failed, refused
+	Message   string    `json:"message"`
+	Signal    string    `json:"signal,omitempty"`
+	PID       int       `json:"pid,omitempty"`
+	Phase     string    `json:"phase,omitempty"`
+	Log       []string  `json:"log,omitempty"`
+	ElapsedMS int64     `json:"elapsed_ms,omitempty"`
+}
+
+// StepError is a step that did not reach its effect. A refused step changed nothing.
+type StepError struct {
+	Step    string
+	Refused bool
+	Reason  string
+	// Log holds the error-log lines written since the step's signal.
+	Log []string
+	// Err is the underlying cause, if any (an proc.IdentityError, proc.ErrGone, ...).
+	Err error
+}
+
+func (e *StepError) Error() string {
+	if e.Refused {
+		return fmt.Sprintf("%s refused: %s", e.Step, e.Reason)
+	}
+	return fmt.Sprintf("%s failed: %s", e.Step, e.Reason)
+}
+
+// Unwrap lets errors.Is and errors.As see the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// IsRefused tells whether err is a refusal, after which nothing changed.
+func IsRefused(err error) bool {
+	var se *StepError
+	return errors.As(err, &se) && se.Refused
+}
+
+// Runner performs the upgrade steps on one instance; the dashboard and the headless commands
+// share it. Each step checks its precondition on a fresh refresh, acts once, then polls the
+// live process tree until its effect or a failure is seen, or a timeout passes: never a fixed
+// sleep.
+type Runner struct {
+	Scanner *inspect.Scanner
+	Audit   *audit.Log
+	// Events receives progress; nil drops it.
+	Events       func(Event)
+	Poll         time.Duration // how often a wait re-reads the instance
+	ReadyTimeout time.Duration // for the new master to serve, and for a signal's first effect
+	DrainTimeout time.Duration // for the old workers to finish
+	StopTimeout  time.Duration // for a master to exit after QUIT, and again after TERM
+}
+
+// NewRunner returns a runner with the default timeouts.
+func NewRunner(sc *inspect.Scanner, audit *audit.Log) *Runner {
+	return &Runner{Scanner: sc, Audit: audit, Poll: 10 * time.Millisecond,
+		ReadyTimeout: 10 * time.Second, DrainTimeout: 60 * time.Second, StopTimeout: 10 * time.Second}
+}
+
+func (r *Runner) emit(e Event) {
+	if r.Events == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	r.Events(e)
+}
+
+// fresh re-reads the instance and checks that the action is allowed now.
+func (r *Runner) fresh(in model.Instance, a model.Action) (model.Instance, error) {
+	cur, err := r.Scanner.Refresh(in)
+	if err != nil {
+		return in, &StepError{Step: a.String(), Refused: true, Reason: err.Error()}
+	}
+	if v := model.Check(cur, model.Context{}, a); !v.Allowed {
+		return cur, &StepError{Step: a.String(), Refused: true, Reason: v.Reason}
+	}
+	return cur, nil
+}
+
+// send signals one process after re-verifying it, and records the attempt in the audit log.
+// Nothing is sent once ctx has ended (the operator interrupted), nor when the audit log cannot
+// be written: an action that cannot be recorded is not taken.
+func (r *Runner) send(ctx context.Context, in model.Instance, a model.Action, p model.Process, sig syscall.Signal) error {
+	name := proc.SignalName(sig)
+	if err := ctx.Err(); err != nil {
+		return &StepError{Step: a.String(), Refused: true, Err: err,
+			Reason: fmt.Sprintf("interrupted before %s was sent to %s %d", name, p.Role, p.PID)}
+	}
+	if err := r.Audit.Check(); err != nil {
+		return &StepError{Step: a.String(), Refused: true, Err: err,
+			Reason: fmt.Sprintf("%v: fix it before sending %s", err, name)}
+	}
+	err := proc.Signal(p.Ref(), sig)
+	entry := audit.Entry{Instance: in.Key(), Action: a.String(), Signal: name, PID: p.PID,
+		StartTicks: p.StartTicks, Result: "sent"}
+	var idErr *proc.IdentityError
+	switch {
+	case errors.As(err, &idErr):
+		entry.Result, entry.Error = "refused", err.Error()
+	case err != nil:
+		entry.Result, entry.Error = "failed", err.Error()
+	}
+	if aerr := r.Audit.Record(entry); aerr != nil {
+		// The signal is out (or refused) either way; stopping the step now would be worse.
+		r.emit(Event{Step: a.String(), Kind: "warning", PID: p.PID,
+			Message: fmt.Sprintf("%s to %d not recorded: %v", name, p.PID, aerr)})
+	}
+	if err != nil {
+		return &StepError{Step: a.String(), Refused: idErr != nil || errors.Is(err, proc.ErrGone),
+			Reason: err.Error(), Err: err}
+	}
+	r.emit(Event{Step: a.String(), Kind: "signal", Signal: name, PID: p.PID,
+		Message: fmt.Sprintf("%s sent to %s %d", name, p.Role, p.PID)})
+	return nil
+}
+
+// errWaitTimeout ends a wait whose effect did not show in time.
+var errWaitTimeout = errors.New("timed out")
+
+// await refreshes the instance until check says done or fails, the timeout passes or ctx ends.
+// check sees every refresh, including a failed one (err set, cur the last good view). nginx
+// usually shows a signal's effect within a few milliseconds, so the first refreshes come after
+// 1, 2, 4, 8 ms, then every Poll.
+func (r *Runner) await(ctx context.Context, in model.Instance, timeout time.Duration,
+	check func(cur model.Instance, err error) (bool, error)) (model.Instance, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	poll := r.Poll
+	if poll <= 0 {
+		poll = 10 * time.Millisecond
+	}
+	pause := time.NewTimer(poll) // re-armed below; Go >= 1.23 timers need no draining
+	defer pause.Stop()
+	for step := time.Millisecond; ; step = min(2*step, poll) {
+		cur, err := r.Scanner.Refresh(in)
+		if err == nil {
+			in = cur
+		}
+		if done, cerr := check(in, err); cerr != nil || done {
+			return in, cerr
+		}
+		pause.Reset(step)
+		select {
+		case <-ctx.Done():
+			return in, ctx.Err()
+		case <-deadline.C:
+			return in, errWaitTimeout
+		case <-pause.C:
+		}
+	}
+}
+
+// logSince follows the error log from now on, so a failure can quote what nginx said.
+type logSince struct {
+	tail  *inspect.LogTail
+	lines []string
+}
+
+func followLog(path string) *logSince {
+	if path == "" {
+		return &logSince{}
+	}
+	t := inspect.NewLogTail(path)
+	if _, err := t.Read(); err != nil {
+		// The log may not exist yet; read it from its start when it appears.
+		t = &inspect.LogTail{Path: path}
+	}
+	return &logSince{tail: t}
+}
+
+// read collects the lines written since the last read and returns them.
+func (l *logSince) read() []string {
+	if l.tail == nil {
+		return nil
+	}
+	lines, _ := l.tail.Read()
+	l.lines = append(l.lines, lines...)
+	return lines
+}
+
+// last returns the last n lines seen.
+func (l *logSince) last(n int) []string {
+	l.read()
+	if len(l.lines) > n {
+		return l.lines[len(l.lines)-n:]
+	}
+	return l.lines
+}
+
+func since(t time.Time) int64 { return time.Since(t).Milliseconds() }

@@ -1,0 +1,468 @@
+package upgrade
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+)
+
+// Preflight checks everything an upgrade to candidate needs before anything changes: the
+// candidate itself, the master (daemonized, argv[0] resolvable, ours to signal), that no upgrade
+// runs, and the config test with the candidate and the master's own -p/-c/-g. An empty candidate
+// means the binary already on disk.
+func (r *Runner) Preflight(ctx context.Context, in model.Instance, candidate string) (model.Instance, error) {
+	const step = "preflight"
+	start := time.Now()
+	r.emit(Event{Step: step, Kind: "start", Message: "checking the candidate and the running master"})
+	in, err := r.fresh(in, model.ActInstall)
+	if err != nil {
+		return in, relabel(err, step)
+	}
+	binary, err := r.preflightBinary(in, candidate)
+	if err == nil {
+		err = checkCandidate(ctx, binary)
+	}
+	if err != nil {
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
+	}
+	r.warnStaleOldbin(in)
+	if lines, err := configTest(ctx, in.Masters[0], binary); err != nil {
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
+	}
+	r.emit(Event{Step: step, Kind: "done", ElapsedMS: since(start),
+		Message: fmt.Sprintf("%s passes the config test with the master's -p/-c/-g", binary)})
+	return in, nil
+}
+
+// preflightBinary checks the master can be upgraded at all and returns the binary to test:
+// the candidate (made absolute), or the file on disk that nginx will exec.
+func (r *Runner) preflightBinary(in model.Instance, candidate string) (string, error) {
+	m := in.Masters[0]
+	switch {
+	case m.SignalsIgnored != "":
+		return "", errors.New(m.SignalsIgnored)
+	case m.Argv0Problem != "":
+		return "", errors.New(m.Argv0Problem)
+	case candidate == "" && !in.BinaryDiffers:
+		return "", fmt.Errorf("no --new-binary given and %s is the binary already running: "+
+			"give the new binary with --new-binary", in.Binary)
+	}
+	if err := syscall.Kill(m.PID, 0); err != nil {
+		return "", fmt.Errorf("cannot signal master %d: %v; run as root or as the user nginx runs as", m.PID, err)
+	}
+	if candidate == "" {
+		return in.Binary, nil
+	}
+	return absCandidate(candidate)
+}
+
+// absCandidate makes a candidate path absolute: exec.Command would search $PATH for a bare name
+// and could run another file than the one checked.
+func absCandidate(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("no candidate binary given")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("candidate %s: %w", path, err)
+	}
+	return abs, nil
+}
+
+// warnStaleOldbin points out a nginx.pid.oldbin left by an upgrade that was killed: in idle it
+// names no master of this instance, maybe another process by now. Nothing ever signals it.
+func (r *Runner) warnStaleOldbin(in model.Instance) {
+	if in.OldbinPID == 0 {
+		return
+	}
+	r.emit(Event{Step: "preflight", Kind: "warning", PID: in.OldbinPID, Message: fmt.Sprintf(
+		"%s.oldbin is stale: it names pid %d, which is not a master of this instance; it is never signalled, "+
+			"and nginx replaces the file on SIGUSR2", in.PidFile, in.OldbinPID)})
+}
+
+// Test runs the config test alone (dashboard key t) and returns what nginx printed.
+func (r *Runner) Test(ctx context.Context, in model.Instance, candidate string) ([]string, error) {
+	in, err := r.fresh(in, model.ActTest)
+	if err != nil {
+		return nil, err
+	}
+	binary := in.Binary
+	if candidate != "" {
+		binary, err = absCandidate(candidate)
+		if err == nil {
+			err = checkCandidate(ctx, binary)
+		}
+		if err != nil {
+			return nil, &StepError{Step: "test", Refused: true, Reason: err.Error(), Err: err}
+		}
+	}
+	lines, err := configTest(ctx, in.Masters[0], binary)
+	if err != nil {
+		return lines, &StepError{Step: "test", Refused: true, Reason: err.Error(), Log: lines}
+	}
+	return lines, nil
+}
+
+// checkCandidate validates a candidate binary: a regular executable ELF file that answers -v.
+func checkCandidate(ctx context.Context, path string) error {
+	if err := inspect.CheckExecutable(path); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-v")
+	cmd.WaitDelay = time.Second // a child holding the output pipe must not hang the check
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("candidate %s does not answer -v (%v): %s", path, err, inspect.FirstLine(string(out)))
+	}
+	return nil
+}
+
+// configTest runs `binary -t` with the master's own -p/-c/-g/-e, from its working directory, as
+// the new master would load the config after USR2.
+func configTest(ctx context.Context, m model.Master, binary string) ([]string, error) {
+	a := inspect.ParseMasterArgs(m.Argv)
+	var args []string
+	for _, o := range []struct{ flag, val string }{{"-p", a.Prefix}, {"-c", a.Conf}, {"-e", a.ErrorLog}, {"-g", a.Directives}} {
+		if o.val != "" {
+			args = append(args, o.flag, o.val)
+		}
+	}
+	args = append(args, "-t")
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.WaitDelay = time.Second
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", m.PID)); err == nil {
+		cmd.Dir = cwd
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if err != nil {
+		why := lines[0]
+		for _, l := range lines {
+			if inspect.LineSeverity(l) >= inspect.SevError {
+				why = l
+				break
+			}
+		}
+		return lines, fmt.Errorf("config test with %s %s failed: %s", binary, strings.Join(args, " "), why)
+	}
+	return lines, nil
+}
+
+// Install backs up the running binary and puts candidate in place (dashboard key i, and the
+// first step of a headless upgrade). Nothing is signalled.
+func (r *Runner) Install(ctx context.Context, in model.Instance, candidate string) (model.Instance, audit.Install, error) {
+	const step = "install"
+	start := time.Now()
+	in, err := r.fresh(in, model.ActInstall)
+	if err != nil {
+		return in, audit.Install{}, err
+	}
+	candidate, err = absCandidate(candidate)
+	if err == nil {
+		err = checkCandidate(ctx, candidate)
+	}
+	if err != nil {
+		return in, audit.Install{}, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
+	}
+	m := in.Masters[0]
+	got, err := installBinary(m.PID, in.Binary, candidate)
+	entry := audit.Entry{Instance: in.Key(), Action: step, PID: m.PID, StartTicks: m.StartTicks, Result: "installed", Install: &got}
+	if err != nil {
+		entry.Result, entry.Error = "failed", err.Error()
+	}
+	if aerr := r.Audit.Record(entry); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
+		// The rename is the last thing installBinary does: if it failed, nothing changed.
+		return in, got, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
+	}
+	r.emit(Event{Step: step, Kind: "done", ElapsedMS: since(start), Message: fmt.Sprintf(
+		"%s installed as %s (sha256 %.12s); the running binary is kept as %s (sha256 %.12s)",
+		candidate, got.Binary, got.NewSHA256, got.Backup, got.BackupSHA256)})
+	in, _ = r.Scanner.Refresh(in)
+	return in, got, nil
+}
+
+// Start sends USR2 to the master and waits until the new master serves: it wrote the pid file
+// and runs its workers. It fails when nginx ignores the signal, when the new master exits, or
+// when the pid file is renamed back, quoting the error log since the signal.
+func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, error) {
+	const step = "upgrade"
+	start := time.Now()
+	in, err := r.fresh(in, model.ActUpgrade)
+	if err != nil {
+		return in, err
+	}
+	old := in.Masters[0]
+	if lines, err := configTest(ctx, old, in.Binary); err != nil {
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
+	}
+	w := &startWatch{ctx: ctx, old: old.PID, want: newWorkers(in), log: followLog(in.ErrorLog)}
+	if err := r.send(ctx, in, model.ActUpgrade, old.Process, syscall.SIGUSR2); err != nil {
+		return in, err
+	}
+	// Not ctx: an interruption is honoured only once nginx has acted on SIGUSR2 (see check).
+	in, err = r.await(context.WithoutCancel(ctx), in, r.ReadyTimeout, w.check)
+	if errors.Is(err, errWaitTimeout) {
+		err = w.fail("the new master did not serve within %s (phase %s)", r.ReadyTimeout, in.Phase)
+	}
+	if err != nil {
+		return in, wrapCtx(err, step, w.log)
+	}
+	nw := in.New()
+	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
+		Message: fmt.Sprintf("new master %d serves with %d workers beside the old master %d", nw.PID, nw.ActiveWorkers(), old.PID)})
+	return in, nil
+}
+
+// startWatch follows the instance after USR2.
+type startWatch struct {
+	ctx       context.Context
+	old, want int
+	log       *logSince
+	newPID    int
+	sawOldbin bool
+}
+
+// check is the wait condition: the new master wrote the pid file and runs want workers. An
+// interruption ends the wait only once nginx has acted on the signal (renamed the pid file to
+// .oldbin, or started the new master): before that a rollback could not see that an upgrade
+// is under way, restore the binary, and report success while nginx goes on to exec it.
+func (w *startWatch) check(cur model.Instance, err error) (bool, error) {
+	if err := w.ctx.Err(); err != nil && (w.sawOldbin || w.newPID != 0) {
+		return false, err
+	}
+	for _, line := range w.log.read() {
+		if startFailed(line) {
+			return false, w.fail("the new binary did not start: %s", nginxSays(w.log.lines, line))
+		}
+	}
+	if err != nil || cur.Masters[0].PID != w.old {
+		return false, w.fail("the old master %d is gone", w.old)
+	}
+	w.sawOldbin = w.sawOldbin || cur.OldbinPID == w.old
+	switch nw := cur.New(); {
+	case nw != nil:
+		w.newPID = nw.PID
+	case w.newPID != 0:
+		return false, w.fail("the new master %d exited: %s", w.newPID, nginxSays(w.log.last(20), "no reason in the error log"))
+	case w.sawOldbin && cur.OldbinPID == 0 && cur.PidFilePID == w.old:
+		return false, w.fail("nginx renamed the pid file back, the new binary did not start: %s",
+			nginxSays(w.log.last(20), "no reason in the error log"))
+	}
+	return cur.Phase == model.PhaseBothServing && cur.New().ActiveWorkers() >= w.want, nil
+}
+
+func (w *startWatch) fail(format string, args ...any) error {
+	return &StepError{Step: "upgrade", Reason: fmt.Sprintf(format, args...), Log: w.log.last(20)}
+}
+
+// newWorkers is how many workers the new master must run before it counts as serving: as many
+// as the old master runs, or fewer if the config on disk (which the new master loads) now says
+// fewer. Never more, so a changed config cannot make the wait time out.
+func newWorkers(in model.Instance) int {
+	n := max(in.Masters[0].ActiveWorkers(), 1)
+	a := inspect.ParseMasterArgs(in.Masters[0].Argv)
+	if v, err := strconv.Atoi(inspect.MainDirective(in.Conf, a.Directives, "worker_processes")); err == nil && v > 0 {
+		n = min(n, v)
+	}
+	return n
+}
+
+// nginxSays picks the line that best explains a failure: the most severe error-log line, else
+// fallback.
+func nginxSays(lines []string, fallback string) string {
+	best, sev := fallback, inspect.SevWarn
+	for _, l := range lines {
+		if s := inspect.LineSeverity(l); s > sev {
+			best, sev = l, s
+		}
+	}
+	return best
+}
+
+// startFailed tells whether an error-log line after USR2 says the new binary will not run.
+func startFailed(line string) bool {
+	switch {
+	case strings.Contains(line, "SIGUSR2) received"):
+		return strings.HasSuffix(line, "ignoring")
+	case strings.Contains(line, "new binary process"):
+		return strings.Contains(line, "exited")
+	}
+	return strings.Contains(line, "changing binary signal is ignored") || strings.Contains(line, "execve() failed")
+}
+
+// Drain sends WINCH to the old master and waits until none of its workers accepts; with
+// untilGone, until its children are all gone. The new master must stay up meanwhile. Progress
+// events name each draining worker and how long it has drained.
+func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (model.Instance, error) {
+	const step = "drain"
+	start := time.Now()
+	in, err := r.fresh(in, model.ActDrain)
+	if err != nil {
+		return in, err
+	}
+	old, nw := in.Masters[0], *in.New()
+	log := followLog(in.ErrorLog)
+	if err := r.send(ctx, in, model.ActDrain, old.Process, syscall.SIGWINCH); err != nil {
+		return in, err
+	}
+	w := &drainWatch{r: r, old: old.PID, nw: nw.PID, log: log, start: start}
+	// An interruption waits for WINCH's effect (a few ms): a rollback that judged the old
+	// workers before nginx acted on the signal would skip the SIGHUP they then need.
+	in, err = r.await(context.WithoutCancel(ctx), in, r.ReadyTimeout, w.check(false))
+	if errors.Is(err, errWaitTimeout) {
+		err = w.fail("the old workers still accept %s after SIGWINCH: nginx ignored it", r.ReadyTimeout)
+	}
+	if err == nil && untilGone {
+		in, err = r.await(ctx, in, r.DrainTimeout, w.check(true))
+		if errors.Is(err, errWaitTimeout) {
+			err = w.fail("%d old processes still drain after %s: long-lived connections hold them (%s)",
+				len(in.Masters[0].Children), r.DrainTimeout, drainState(in.Masters[0], time.Now()))
+		}
+	}
+	if err != nil {
+		return in, wrapCtx(err, step, log)
+	}
+	r.emit(Event{Step: step, Kind: "done", Phase: in.Phase.String(), ElapsedMS: since(start),
+		Message: fmt.Sprintf("old master %d stopped accepting; the new master %d serves alone", old.PID, nw.PID)})
+	return in, nil
+}
+
+// drainWatch follows the old master's children after WINCH.
+type drainWatch struct {
+	r        *Runner
+	old, nw  int
+	log      *logSince
+	start    time.Time
+	lastMsg  string
+	lastSent time.Time
+}
+
+func (w *drainWatch) fail(format string, args ...any) error {
+	return &StepError{Step: "drain", Reason: fmt.Sprintf(format, args...), Log: w.log.last(20)}
+}
+
+// check is the wait condition: no old worker accepts, or (all) no old child is left.
+func (w *drainWatch) check(all bool) func(model.Instance, error) (bool, error) {
+	return func(cur model.Instance, err error) (bool, error) {
+		w.log.read()
+		if err != nil || cur.Masters[0].PID != w.old {
+			return false, w.fail("the old master %d is gone", w.old)
+		}
+		if n := cur.New(); n == nil || n.PID != w.nw {
+			return false, w.fail("the new master %d exited while the old workers drained; roll back to restart the old workers", w.nw)
+		}
+		o := cur.Masters[0]
+		w.progress(cur)
+		if all {
+			return len(o.Children) == 0, nil
+		}
+		return o.ActiveWorkers() == 0, nil
+	}
+}
+
+// progress emits the drain state when it changed, and once a second while workers drain.
+func (w *drainWatch) progress(cur model.Instance) {
+	now := time.Now()
+	o := cur.Masters[0]
+	key := fmt.Sprintf("%d/%d", len(o.Children), o.ActiveWorkers())
+	if key == w.lastMsg && (len(o.Children) == 0 || now.Sub(w.lastSent) < time.Second) {
+		return
+	}
+	w.lastMsg, w.lastSent = key, now
+	w.r.emit(Event{Step: "drain", Kind: "progress", PID: o.PID, Phase: cur.Phase.String(), ElapsedMS: since(w.start),
+		Message: drainState(o, now)})
+}
+
+// drainState says what is left of the old master's children: each draining worker with how long
+// it has drained (a long-lived connection holds it), and how many still accept.
+func drainState(o model.Master, now time.Time) string {
+	var draining []string
+	for _, c := range o.Children {
+		if c.ShuttingDown {
+			draining = append(draining, fmt.Sprintf("%s %d for %s", c.Role, c.PID, now.Sub(c.DrainingSince).Round(100*time.Millisecond)))
+		}
+	}
+	msg := fmt.Sprintf("old master %d: %d children left, %d still accepting", o.PID, len(o.Children), o.ActiveWorkers())
+	if len(draining) > 0 {
+		msg += "; draining: " + strings.Join(draining, ", ")
+	}
+	return msg
+}
+
+// Commit sends QUIT to the old master and waits until it is gone and nginx.pid.oldbin removed.
+func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance, error) {
+	const step = "commit"
+	start := time.Now()
+	in, err := r.fresh(in, model.ActCommit)
+	if err != nil {
+		return in, err
+	}
+	old, nw := in.Masters[0], *in.New()
+	log := followLog(in.ErrorLog)
+	if err := r.send(ctx, in, model.ActCommit, old.Process, syscall.SIGQUIT); err != nil {
+		return in, err
+	}
+	fail := func(format string, args ...any) error {
+		return &StepError{Step: step, Reason: fmt.Sprintf(format, args...), Log: log.last(20)}
+	}
+	in, err = r.await(ctx, in, r.DrainTimeout+r.StopTimeout, func(cur model.Instance, err error) (bool, error) {
+		log.read()
+		if err != nil {
+			return false, fail("no master of the instance is left: %v", err)
+		}
+		if cur.Masters[0].PID != nw.PID && cur.Masters[0].PID != old.PID {
+			return false, fail("unexpected master %d", cur.Masters[0].PID)
+		}
+		return cur.Masters[0].PID == nw.PID && cur.OldbinPID == 0, nil
+	})
+	if errors.Is(err, errWaitTimeout) {
+		err = fail("the old master %d is still there %s after SIGQUIT; it exits once its children are gone",
+			old.PID, r.DrainTimeout+r.StopTimeout)
+	}
+	if err != nil {
+		return in, wrapCtx(err, step, log)
+	}
+	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
+		Message: fmt.Sprintf("old master %d is gone; master %d serves the new binary", old.PID, nw.PID)})
+	return in, nil
+}
+
+// relabel renames the step of a refusal (the checks of preflight reuse install's verdict).
+func relabel(err error, step string) error {
+	var se *StepError
+	if errors.As(err, &se) {
+		c := *se
+		c.Step = step
+		return &c
+	}
+	return err
+}
+
+// wrapCtx turns a cancelled wait into a step error that quotes the log.
+func wrapCtx(err error, step string, log *logSince) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &StepError{Step: step, Reason: "interrupted while waiting", Log: log.last(20), Err: err}
+	}
+	return err
+}
