@@ -95,6 +95,10 @@ func Check(in Instance, ctx Context, a Action) Verdict {
 	case ActCommit:
 		return checkCommit(in, phase)
 	case ActRollback:
+		if phase == PhaseIdle && len(in.Orphans) > 0 {
+			return Verdict{Action: a, Allowed: true, Warning: fmt.Sprintf(
+				"%d processes of a dead master still run: the rollback ends them", len(in.Orphans))}
+		}
 		if phase == PhaseIdle {
 			return refuse(a, "no upgrade is running: there is no old master to go back to")
 		}

@@ -96,6 +96,17 @@ type Process struct {
 	Conns int `json:"connections"`
 	// DrainingSince is when the worker was first seen shutting down.
 	DrainingSince time.Time `json:"draining_since,omitzero"`
+	// ForkedNoExec is the kernel's PF_FORKNOEXEC as read just before the title: the process
+	// was forked and has not exec'd. A child of a master titled "master process" with it set is
+	// still starting (a worker before it renames itself); one without it exec'd a binary, which
+	// only the new master of an upgrade does.
+	ForkedNoExec bool `json:"-"`
+	// Session is the session id: every process of a daemonized instance shares its first
+	// master's, the new master and its workers included, since nginx calls setsid only once.
+	Session int `json:"-"`
+	// Pgrp is the process group: the new master never leaves its old master's, nor do the
+	// workers, so a generation whose master died is still found by it.
+	Pgrp int `json:"-"`
 }
 
 // Ref names a process precisely enough to refuse signalling a different one that took its pid.
@@ -164,7 +175,10 @@ type Instance struct {
 	Conf     string `json:"conf"`
 	Prefix   string `json:"prefix"`
 	ErrorLog string `json:"error_log"`
-	Phase    Phase  `json:"phase"`
+	// ErrorLogLevel is the level of the main error log; at "error" (nginx's and Debian's
+	// default) the notices that narrate an upgrade are not written.
+	ErrorLogLevel string `json:"error_log_level,omitempty"`
+	Phase         Phase  `json:"phase"`
 	// Binary is the path argv[0] of the master resolves to: where the new binary must be.
 	Binary string `json:"binary"`
 	// BinaryVersion is the version of the file now at Binary.
@@ -181,6 +195,9 @@ type Instance struct {
 	Masters []Master `json:"masters"`
 	// Hidden lists what could not be read for lack of permission.
 	Hidden []string `json:"hidden,omitempty"`
+	// Orphans are processes of the instance whose master died: the kernel reparented them,
+	// and workers among them keep accepting on the inherited sockets until they are ended.
+	Orphans []Process `json:"orphans"`
 }
 
 // Old returns the master that serves when no upgrade runs, or the old one during an upgrade.

@@ -60,6 +60,20 @@ func lastArg(ds []directive, name string) string {
 	return v
 }
 
+// errorLogLevel is the level of the main error log: the second argument of the top-level
+// error_log that nginx opens (the first one), "error" when none is given, nginx's default.
+func errorLogLevel(ds []directive) string {
+	for _, d := range ds {
+		if d.name == "error_log" {
+			if len(d.args) > 1 {
+				return d.args[1]
+			}
+			return "error"
+		}
+	}
+	return "error"
+}
+
 // topLevel tokenizes nginx config text and keeps the directives at depth 0.
 func topLevel(text string) []directive {
 	var (

@@ -3,6 +3,7 @@ package inspect
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ type masterInfo struct {
 	conf      string
 	pidFile   string
 	errorLog  string
+	logLevel  string // of the main error log: "notice" and more verbose show the upgrade's steps
 	argv0     string // argv[0] resolved against the master's working directory
 	daemonOff bool
 	version   string
@@ -72,6 +74,7 @@ func (s *Scanner) readInfo(m model.Process) *masterInfo {
 	mi.daemonOff = strings.EqualFold(lastArg(ds, "daemon"), "off")
 	mi.pidFile = underPrefix(mi.prefix, firstNonEmpty(lastArg(ds, "pid"), bi.pid, "logs/"+m.Comm+".pid"))
 	mi.errorLog = errorLogPath(m.PID, mi, ds, bi)
+	mi.logLevel = errorLogLevel(ds)
 	return mi
 }
 
@@ -117,6 +120,7 @@ func (s *Scanner) complete(in *model.Instance) {
 	old := &in.Masters[0]
 	mi := s.info(old.Process)
 	in.PidFile, in.Conf, in.Prefix, in.ErrorLog = mi.pidFile, mi.conf, mi.prefix, mi.errorLog
+	in.ErrorLogLevel = mi.logLevel
 	in.Hidden = mi.hidden
 	in.PidFilePID, _ = ReadPidFile(in.PidFile)
 	in.OldbinPID, _ = ReadPidFile(in.PidFile + ".oldbin")
@@ -197,9 +201,28 @@ func argv0Problem(pid int, mi *masterInfo, err error) string {
 
 // readPidFile returns the pid a pid file holds.
 func ReadPidFile(path string) (int, error) {
-	b, err := os.ReadFile(path)
+	if path == "" {
+		return 0, errors.New("empty pid file path")
+	}
+	// Stat first: a FIFO would block the open, and /dev/zero never ends.
+	st, err := os.Stat(path)
 	if err != nil {
 		return 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return 0, fmt.Errorf("pid file %s is not a regular file (%s)", path, st.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPidFile+1))
+	if err != nil {
+		return 0, err
+	}
+	if len(b) > maxPidFile {
+		return 0, fmt.Errorf("pid file %s is larger than %d bytes: not a pid file", path, maxPidFile)
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
@@ -211,3 +234,6 @@ func ReadPidFile(path string) (int, error) {
 	}
 	return pid, nil
 }
+
+// maxPidFile bounds what is read of a pid file: a pid and a newline take at most a dozen bytes.
+const maxPidFile = 64

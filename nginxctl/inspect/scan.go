@@ -120,19 +120,7 @@ func (s *Scanner) Scan() (model.Snapshot, error) {
 		in := s.assemble(m, func(pid int) []model.Process { return byParent[pid] })
 		snap.Instances = append(snap.Instances, in)
 	}
-	orphans := 0
-	for ppid, ps := range byParent {
-		if !isMaster[ppid] {
-			for _, p := range ps {
-				if p.Role != model.RoleMaster {
-					orphans++
-				}
-			}
-		}
-	}
-	if orphans > 0 {
-		snap.Notes = append(snap.Notes, fmt.Sprintf("%d nginx processes have no master (it was killed): they exit once idle", orphans))
-	}
+	snap.Notes = append(snap.Notes, adoptOrphans(snap.Instances, byParent, isMaster)...)
 	sort.Slice(snap.Instances, func(i, j int) bool { return snap.Instances[i].Key() < snap.Instances[j].Key() })
 	s.prune(now)
 	return snap, nil
@@ -155,6 +143,7 @@ func (s *Scanner) Refresh(prev model.Instance) (model.Instance, error) {
 		if i == 0 && s.leftParent(prev, in, now) {
 			continue // the old master is exiting: the new master stands alone now
 		}
+		s.carryOrphans(prev, &in, now)
 		s.prune(now)
 		return in, nil
 	}
@@ -192,7 +181,13 @@ func (s *Scanner) InstanceOf(pid int) (model.Instance, error) {
 		p = parent
 	}
 	s.mu.Unlock()
-	return s.Refresh(model.Instance{Masters: []model.Master{{Process: p}}})
+	in, err := s.Refresh(model.Instance{Masters: []model.Master{{Process: p}}})
+	if err != nil {
+		return in, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return in, s.adoptGroup(&in, s.now())
 }
 
 // readChildren reads the children of pid from /proc. The kernel's children list can skip a live
@@ -245,9 +240,9 @@ func knownChildren(in model.Instance) map[int][]model.Process {
 func (s *Scanner) assemble(root model.Process, kids func(pid int) []model.Process) model.Instance {
 	old := model.Master{Process: root}
 	var nw *model.Master
-	for _, c := range s.settle(kids(root.PID)) {
-		if c.Role == model.RoleMaster && nw == nil {
-			nw = &model.Master{Process: c, Children: s.settle(kids(c.PID))}
+	for _, c := range settle(kids(root.PID)) {
+		if (c.Role == model.RoleMaster || startingMaster(c)) && nw == nil {
+			nw = &model.Master{Process: c, Children: settle(kids(c.PID))}
 			continue
 		}
 		old.Children = append(old.Children, c)
@@ -263,18 +258,23 @@ func (s *Scanner) assemble(root model.Process, kids func(pid int) []model.Proces
 // settle fixes the role of children that still carry their master's title. A worker keeps the
 // title "master process" from its fork until it renames itself, and would read as the new master
 // of an upgrade; but that new master exec'd its binary, which a worker never does. So a
-// master-titled child that has not exec'd is a process still starting: role unknown.
-func (s *Scanner) settle(ps []model.Process) []model.Process {
+// master-titled child that had not exec'd when its title was read is a process still starting:
+// role unknown. The flag comes from the stat read made before the title (readProc), never from
+// a later read: a child that execs between two reads would otherwise pass with its old title.
+func settle(ps []model.Process) []model.Process {
 	for i := range ps {
-		if ps[i].Role != model.RoleMaster {
-			continue
-		}
-		st, err := s.r.Stat(ps[i].PID)
-		if err != nil || st.StartTicks != ps[i].StartTicks || st.Flags&proc.PFForkNoExec != 0 {
+		if ps[i].Role == model.RoleMaster && ps[i].ForkedNoExec {
 			ps[i].Role = model.RoleUnknown
 		}
 	}
 	return ps
+}
+
+// startingMaster tells whether a child of a master is the new master of an upgrade before it
+// titled itself: it exec'd a binary (workers and cache processes never do) and is not titled
+// yet, e.g. a new binary that hangs or still loads its config.
+func startingMaster(c model.Process) bool {
+	return c.Role == model.RoleUnknown && !c.ForkedNoExec
 }
 
 // readProc reads one process: stat, title, owner.
@@ -293,7 +293,7 @@ func (s *Scanner) readProc(pid int, now time.Time) (model.Process, error) {
 	role, draining := model.ParseTitle(title)
 	p := model.Process{
 		PID: pid, PPID: st.PPID, Role: role, ShuttingDown: draining,
-		Comm: st.Comm, Title: title, StartTicks: st.StartTicks,
+		Comm: st.Comm, Title: title, StartTicks: st.StartTicks, ForkedNoExec: st.Flags&proc.PFForkNoExec != 0, Session: st.Session, Pgrp: st.Pgrp,
 		Started: s.boot.Add(time.Duration(st.StartTicks) * time.Second / proc.ClockTicks),
 		RSS:     st.RSSPages * uint64(pageSize), CPU: -1, Conns: -1,
 	}

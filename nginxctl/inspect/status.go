@@ -51,6 +51,15 @@ func (s *Scanner) Resolve(t Target) (model.Snapshot, error) {
 		}
 	}
 	in, err := s.InstanceOf(pid)
+	if err != nil && pidFile != "" && !strings.HasSuffix(pidFile, ".oldbin") {
+		// A new master that died leaves its pid in nginx.pid for a moment, until the old
+		// master renames nginx.pid.oldbin back: the old master is the instance then.
+		if oldPID, errOld := ReadPidFile(pidFile + ".oldbin"); errOld == nil {
+			if old, errOld := s.InstanceOf(oldPID); errOld == nil {
+				in, err = old, nil
+			}
+		}
+	}
 	if err != nil {
 		if pidFile != "" {
 			err = fmt.Errorf("pid file %s names pid %d: %v", pidFile, pid, err)
@@ -62,11 +71,31 @@ func (s *Scanner) Resolve(t Target) (model.Snapshot, error) {
 
 // WriteStatusJSON writes the snapshot as the `status --json` document.
 func WriteStatusJSON(w io.Writer, snap model.Snapshot) error {
-	if snap.Instances == nil {
-		snap.Instances = []model.Instance{}
-	}
 	enc := json.NewEncoder(w)
-	return enc.Encode(snap)
+	return enc.Encode(NonNil(snap))
+}
+
+// NonNil returns a copy of snap whose arrays are empty instead of nil, so that JSON readers
+// always find an array where the schema promises one.
+func NonNil(snap model.Snapshot) model.Snapshot {
+	out := snap
+	out.Instances = make([]model.Instance, len(snap.Instances))
+	for i, in := range snap.Instances {
+		out.Instances[i] = NonNilInstance(in)
+	}
+	return out
+}
+
+// NonNilInstance is NonNil for one instance.
+func NonNilInstance(in model.Instance) model.Instance {
+	in.Masters = append(make([]model.Master, 0, len(in.Masters)), in.Masters...)
+	for j := range in.Masters {
+		m := &in.Masters[j]
+		m.Children = append(make([]model.Process, 0, len(m.Children)), m.Children...)
+		m.Argv = append(make([]string, 0, len(m.Argv)), m.Argv...)
+	}
+	in.Orphans = append(make([]model.Process, 0, len(in.Orphans)), in.Orphans...)
+	return in
 }
 
 // WriteStatusText writes a readable tree of every instance.
@@ -122,6 +151,10 @@ func writeInstance(b *strings.Builder, in model.Instance, now time.Time) {
 			}
 			fmt.Fprintf(b, "    %s %-13s %d  %s  up %s%s\n", branch, c.Role, c.PID, c.User, Uptime(now, c.Started), state)
 		}
+	}
+	for _, o := range in.Orphans {
+		fmt.Fprintf(b, "  orphan %-13s %d  %s  up %s  (its master died; it still runs: `hotdeploy rollback` ends it)\n",
+			o.Role, o.PID, o.User, Uptime(now, o.Started))
 	}
 	for _, m := range in.Masters[:1] {
 		if m.SignalsIgnored != "" {

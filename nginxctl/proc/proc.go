@@ -18,6 +18,7 @@ type Stat struct {
 	Comm       string
 	State      byte
 	PPID       int
+	Pgrp       int // process group: an upgrade's new master and its workers stay in the old master's
 	Session    int
 	Flags      uint64 // field 9, the kernel's PF_* flags
 	CPUTicks   uint64 // utime + stime
@@ -118,6 +119,7 @@ func parseStat(b []byte) (Stat, error) {
 		rest = rest[sp+1:]
 	}
 	st.PPID = int(f[1])
+	st.Pgrp = int(f[2])
 	st.Session = int(f[3])
 	st.Flags = f[6]
 	st.CPUTicks = f[11] + f[12]

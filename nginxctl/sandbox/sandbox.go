@@ -19,6 +19,7 @@ import (
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
+	"golang.org/x/sys/unix"
 )
 
 // SandboxOptions shape a sandbox nginx.
@@ -47,6 +48,7 @@ type Sandbox struct {
 	keep     bool
 	ownDir   bool
 	started  []*exec.Cmd
+	sessions map[int]bool // of our daemonized masters: see noteSession
 }
 
 // nginxPaths are where FindNginx looks after $PATH.
@@ -215,6 +217,9 @@ func (sb *Sandbox) WaitServing(timeout time.Duration) (model.Instance, error) {
 		pid, err := inspect.ReadPidFile(sb.PidFile)
 		if err == nil {
 			in, err := sc.InstanceOf(pid)
+			if err == nil {
+				sb.noteSession(in.Masters[0].Process)
+			}
 			if err == nil && in.PidFilePID == pid && len(in.Masters) == 1 && in.Masters[0].ActiveWorkers() == sb.Workers {
 				return in, nil
 			}
@@ -228,22 +233,45 @@ func (sb *Sandbox) WaitServing(timeout time.Duration) (model.Instance, error) {
 		timeout, lastErr, inspect.TailFile(sb.ErrorLog, 3))
 }
 
-// Stop ends every process of the sandbox (both masters during an upgrade, their children, and
-// anything started with Command) and removes the directory unless kept. Masters get SIGTERM,
-// then whatever is left after a few seconds gets SIGKILL, each by its own pid.
+// Stop ends every process of the sandbox and removes the directory unless kept. It rescans
+// until the kernel says nothing of the sandbox is left: every instance whose pid file or prefix
+// is ours, both masters during an upgrade, their children, processes a dead master left behind
+// (by the session of our daemonized masters), anything started with Command, and everything an
+// earlier pass saw. Masters get SIGTERM; what is left after a few seconds gets SIGKILL, each by
+// its pid and start time.
 func (sb *Sandbox) Stop() error {
-	procs := sb.processes()
-	for _, p := range procs {
-		if p.Role == model.RoleMaster {
-			_ = proc.Signal(p.Ref(), syscall.SIGTERM)
+	seen := map[int]model.Process{}
+	termSent := map[int]bool{}
+	start := time.Now()
+	for {
+		for _, p := range sb.processes() {
+			if q, ok := seen[p.PID]; !ok || q.StartTicks != p.StartTicks {
+				seen[p.PID] = p
+			}
 		}
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && anyAlive(procs) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	for _, p := range procs {
-		_ = proc.Signal(p.Ref(), syscall.SIGKILL)
+		var alive []model.Process
+		for _, p := range seen {
+			if !proc.Exited(p.PID, p.StartTicks) {
+				alive = append(alive, p)
+			}
+		}
+		if len(alive) == 0 {
+			break
+		}
+		elapsed := time.Since(start)
+		if elapsed > stopDeadline {
+			return fmt.Errorf("sandbox %s: %d processes still run after SIGTERM and SIGKILL: %v", sb.Prefix, len(alive), pidsOf(alive))
+		}
+		for _, p := range alive {
+			switch {
+			case elapsed > stopGrace:
+				killByRef(p, syscall.SIGKILL)
+			case p.Role == model.RoleMaster && !termSent[p.PID]:
+				killByRef(p, syscall.SIGTERM)
+				termSent[p.PID] = true
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	for _, c := range sb.started {
 		if c.Process != nil {
@@ -257,6 +285,32 @@ func (sb *Sandbox) Stop() error {
 	return sb.removeDir()
 }
 
+// stopGrace is how long masters have to end their instance after SIGTERM; stopDeadline bounds
+// the whole Stop.
+const (
+	stopGrace    = 3 * time.Second
+	stopDeadline = 15 * time.Second
+)
+
+// killByRef signals p if its pid still names the process seen (same start time), whatever its
+// title says now: a new master may have titled itself since, and must be ended all the same.
+func killByRef(p model.Process, sig syscall.Signal) {
+	h, err := proc.Open(p.PID, p.StartTicks)
+	if err != nil {
+		return // gone
+	}
+	defer h.Close()
+	_ = unix.PidfdSendSignal(h.FD(), sig, nil, 0)
+}
+
+func pidsOf(ps []model.Process) []int {
+	pids := make([]int, len(ps))
+	for i, p := range ps {
+		pids[i] = p.PID
+	}
+	return pids
+}
+
 func (sb *Sandbox) removeDir() error {
 	if !sb.ownDir || sb.Prefix == "" {
 		return nil
@@ -264,7 +318,8 @@ func (sb *Sandbox) removeDir() error {
 	return os.RemoveAll(sb.Prefix)
 }
 
-// processes lists the sandbox's nginx processes: every instance whose pid file or prefix is ours.
+// processes lists the sandbox's nginx processes: every instance whose pid file or prefix is ours,
+// with its orphans, and every nginx-family process in the session of a master of ours.
 func (sb *Sandbox) processes() []model.Process {
 	snap, err := inspect.NewScanner().Scan()
 	if err != nil {
@@ -274,24 +329,54 @@ func (sb *Sandbox) processes() []model.Process {
 	for _, in := range snap.Instances {
 		// By prefix too: it comes from -p on the command line, so it is known even when the
 		// config that names the pid file is already gone.
-		if in.PidFile != sb.PidFile && in.Prefix != sb.Prefix {
+		if in.PidFile != sb.PidFile && in.Prefix != sb.Prefix && !sb.sessions[in.Masters[0].Session] {
 			continue
 		}
 		for _, m := range in.Masters {
+			sb.noteSession(m.Process)
 			ps = append(ps, m.Process)
 			ps = append(ps, m.Children...)
 		}
+		ps = append(ps, in.Orphans...)
 	}
-	return ps
+	return append(ps, sb.inSessions()...)
 }
 
-func anyAlive(ps []model.Process) bool {
-	for _, p := range ps {
-		if proc.Verify(p.Ref()) == nil {
-			return true
-		}
+// noteSession remembers the session of a daemonized master of ours (it leads its session), so
+// that processes its generation leaves behind are found even once every master is gone.
+func (sb *Sandbox) noteSession(m model.Process) {
+	if m.Session != m.PID || m.PID <= 1 {
+		return // not daemonized: its session is its parent's, shared with others
 	}
-	return false
+	if sb.sessions == nil {
+		sb.sessions = map[int]bool{}
+	}
+	sb.sessions[m.Session] = true
+}
+
+// inSessions walks /proc for nginx-family processes in our masters' sessions.
+func (sb *Sandbox) inSessions() []model.Process {
+	if len(sb.sessions) == 0 {
+		return nil
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	r := proc.NewReader()
+	var ps []model.Process
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := r.Stat(pid)
+		if err != nil || !sb.sessions[st.Session] || !inspect.Families[st.Comm] {
+			continue
+		}
+		ps = append(ps, model.Process{PID: pid, PPID: st.PPID, Comm: st.Comm, StartTicks: st.StartTicks, Session: st.Session})
+	}
+	return ps
 }
 
 // CopyFile copies src to dst with mode perm, replacing dst.

@@ -114,13 +114,11 @@ func TestConnCounterFollowsHeldDownloadThroughDrain(t *testing.T) {
 	}
 
 	held.Close()
-	in = sandboxtest.WaitFor(t, sc, in, 10*time.Second, "the drained worker to exit", func(in model.Instance) bool {
+	// The wait names all it waits for: the held worker gone and, with it, the last old child.
+	in = sandboxtest.WaitFor(t, sc, in, 10*time.Second, "the drained worker to exit and the phase old-drained", func(in model.Instance) bool {
 		_, ok := in.Find(pid)
-		return !ok
+		return !ok && in.Phase == model.PhaseOldDrained
 	})
-	if in.Phase != model.PhaseOldDrained {
-		t.Fatalf("after the held worker left: phase %s, want old-drained", in.Phase)
-	}
 	if counts = mustCount(t, cc, in); sum(counts) != 0 {
 		t.Fatalf("after the client closed: %v", counts)
 	}

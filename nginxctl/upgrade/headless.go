@@ -44,22 +44,26 @@ type ProbeGate interface {
 
 // Result is the final object of a headless run.
 type Result struct {
-	Result    string          `json:"result"` // committed, drained, rolled-back, refused, failed
-	OldPID    int             `json:"old_pid"`
-	NewPID    int             `json:"new_pid"`
-	Phase     string          `json:"phase,omitempty"`
-	Error     string          `json:"error,omitempty"`
-	Log       []string        `json:"log,omitempty"`
-	ElapsedMS int64           `json:"elapsed_ms"`
-	Instance  *model.Instance `json:"instance,omitempty"`
+	Result    string   `json:"result"` // committed, drained, rolled-back, refused, failed
+	OldPID    int      `json:"old_pid"`
+	NewPID    int      `json:"new_pid"`
+	Phase     string   `json:"phase,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Log       []string `json:"log,omitempty"`
+	ElapsedMS int64    `json:"elapsed_ms"`
+	// Ended lists the processes of a dead master that were ended (orphaned workers keep
+	// accepting on the inherited sockets until they are).
+	Ended    []Ended         `json:"ended"`
+	Instance *model.Instance `json:"instance,omitempty"`
 }
 
 // headless prints events and the result, as JSON lines or as text.
 type headless struct {
-	opts  HeadlessOptions
-	out   io.Writer
-	start time.Time
-	res   Result
+	opts   HeadlessOptions
+	out    io.Writer
+	start  time.Time
+	res    Result
+	runner *Runner
 }
 
 func (h *headless) event(e Event) {
@@ -82,6 +86,10 @@ func (h *headless) event(e Event) {
 func (h *headless) finish(result string, in model.Instance, err error) int {
 	h.res.Result = result
 	h.res.ElapsedMS = since(h.start)
+	h.res.Ended = []Ended{}
+	if h.runner != nil {
+		h.res.Ended = h.runner.Ended()
+	}
 	if len(in.Masters) > 0 {
 		h.res.Phase = in.Phase.String()
 		if h.res.OldPID == 0 {
@@ -111,6 +119,9 @@ func (h *headless) finish(result string, in model.Instance, err error) int {
 	}
 	for _, l := range h.res.Log {
 		fmt.Fprintf(h.out, "  log: %s\n", l)
+	}
+	for _, e := range h.res.Ended {
+		fmt.Fprintf(h.out, "ended: %s %d of a dead master (after %s)\n", e.Role, e.PID, e.Signal)
 	}
 	if result == "failed" {
 		_ = inspect.WriteStatusText(h.out, model.Snapshot{Taken: time.Now(), Instances: []model.Instance{in}})
@@ -155,6 +166,7 @@ func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model
 		r.DrainTimeout = opts.DrainTimeout
 	}
 	r.Events = h.event
+	h.runner = r
 	in, err := single(r.Scanner, opts.Target)
 	if err == nil {
 		h.res.OldPID = in.Masters[0].PID
@@ -271,6 +283,8 @@ func somethingToRestore(in model.Instance) error {
 	m := in.Masters[0]
 	same, err := inspect.BinaryIsRunning(m.PID, in.Binary)
 	switch {
+	case len(in.Orphans) > 0:
+		return nil // processes of a dead master still serve: ending them is the rollback
 	case err != nil:
 		return err
 	case same || !in.BinaryDiffers:

@@ -13,10 +13,11 @@ import (
 )
 
 // Rollback returns to the old binary from whatever step was reached: SIGHUP to the old master
-// if none of its workers accepts (so it starts them again), then SIGQUIT to the new master
-// (SIGTERM if it lingers), a wait until nginx.pid names the old master again, and the old binary
-// file restored. With one master left, only the binary file is restored, so a second rollback
-// sends nothing.
+// if none of its workers accepts (so it starts them again), then the new master stopped (QUIT,
+// TERM, and KILL for one that hangs before it even titled itself), a wait until nginx.pid names
+// the old master again, every process a dead master left behind ended, and the old binary file
+// restored. With one master left, only orphans are ended and the file restored, so a second
+// rollback sends nothing.
 func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instance, error) {
 	const step = "rollback"
 	start := time.Now()
@@ -25,13 +26,16 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
 	}
 	in = cur
-	log := followLog(in.ErrorLog)
+	log := followLog(in)
 	if in.New() == nil && in.OldbinPID == in.Masters[0].PID {
 		if in, err = r.awaitNewMaster(ctx, in, log); err != nil {
 			return in, wrapCtx(err, step, log)
 		}
 	}
 	if in.New() == nil {
+		if in, err = r.endOrphans(ctx, in); err != nil {
+			return in, err
+		}
 		return r.RestoreBinary(in)
 	}
 	old, nw := in.Masters[0], *in.New()
@@ -55,11 +59,30 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 	}
 	r.emit(Event{Step: step, Kind: "progress", PID: old.PID, ElapsedMS: since(start),
 		Message: fmt.Sprintf("new master %d is gone; %s names the old master %d again", nw.PID, in.PidFile, old.PID)})
+	if in, err = r.endOrphans(ctx, in); err != nil {
+		return in, err
+	}
 	if in, err = r.RestoreBinary(in); err != nil {
 		return in, err
 	}
 	r.emit(Event{Step: step, Kind: "done", PID: old.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("rolled back: master %d serves the old binary", old.PID)})
+	return in, nil
+}
+
+// endOrphans ends the processes whose master died (they would go on serving the rejected
+// build beside the old one) and refreshes the instance.
+func (r *Runner) endOrphans(ctx context.Context, in model.Instance) (model.Instance, error) {
+	if len(in.Orphans) == 0 {
+		return in, nil
+	}
+	if _, err := r.endAll(ctx, in, "rollback", in.Orphans); err != nil {
+		return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
+			"%v: they belong to a dead master; look at them before anything else", err)}
+	}
+	if cur, err := r.Scanner.Refresh(in); err == nil {
+		in = cur
+	}
 	return in, nil
 }
 
@@ -123,31 +146,47 @@ func (r *Runner) restartOldWorkers(ctx context.Context, in model.Instance, log *
 	return in, nil
 }
 
-// stopNew asks the new master to quit, and terminates it if it lingers. A new master that
-// exited by itself meanwhile is what was wanted.
+// stopNew asks the new master to quit, terminates it if it lingers, and kills it if it still
+// runs: a new binary that hangs, or was stopped, before it even titled itself honours nothing
+// else, and the old master cannot serve alone while it lives. A new master that exited by
+// itself meanwhile is what was wanted. Each signal goes to the process as a fresh refresh sees
+// it (it may title itself meanwhile), identity-checked.
 func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master, log *logSince) (model.Instance, error) {
 	gone := func(cur model.Instance, err error) (bool, error) {
 		log.read()
 		if err != nil {
 			return false, &StepError{Step: "rollback", Reason: "no master of the instance is left", Log: log.last(20), Err: err}
 		}
-		n := cur.New()
-		return n == nil || n.PID != nw.PID, nil
+		return exited(nw.Process), nil
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGTERM} {
-		if err := r.send(ctx, in, model.ActRollback, nw.Process, sig); err != nil {
-			if errors.Is(err, proc.ErrGone) {
+	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGKILL} {
+		target := nw.Process
+		if cur, err := r.Scanner.Refresh(in); err == nil {
+			in = cur
+			if n := in.New(); n != nil && n.PID == nw.PID && n.StartTicks == nw.StartTicks {
+				target = n.Process
+			}
+		}
+		if exited(nw.Process) {
+			return in, nil
+		}
+		if err := r.send(ctx, in, model.ActRollback, target, sig); err != nil {
+			if errors.Is(err, proc.ErrGone) || exited(nw.Process) {
 				return in, nil
 			}
 			return in, err
 		}
+		wait := r.StopTimeout
+		if target.Role != model.RoleMaster && sig != syscall.SIGKILL {
+			wait = min(wait, 2*time.Second) // not titled yet: it may not even handle the signal
+		}
 		var err error
-		if in, err = r.await(ctx, in, r.StopTimeout, gone); !errors.Is(err, errWaitTimeout) {
+		if in, err = r.await(ctx, in, wait, gone); !errors.Is(err, errWaitTimeout) {
 			return in, err
 		}
 	}
 	return in, &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
-		"the new master %d is still running after SIGQUIT and SIGTERM; look at what it does before anything else", nw.PID)}
+		"the new master %d is still running after SIGQUIT, SIGTERM and SIGKILL; look at what it does before anything else", nw.PID)}
 }
 
 // RestoreBinary puts the binary the (old) master runs back on disk if another file is there.

@@ -66,6 +66,8 @@ type Runner struct {
 	ReadyTimeout time.Duration // for the new master to serve, and for a signal's first effect
 	DrainTimeout time.Duration // for the old workers to finish
 	StopTimeout  time.Duration // for a master to exit after QUIT, and again after TERM
+
+	ended []Ended // processes of a dead master this runner ended
 }
 
 // NewRunner returns a runner with the default timeouts.
@@ -172,19 +174,33 @@ func (r *Runner) await(ctx context.Context, in model.Instance, timeout time.Dura
 // logSince follows the error log from now on, so a failure can quote what nginx said.
 type logSince struct {
 	tail  *inspect.LogTail
+	level string
 	lines []string
 }
 
-func followLog(path string) *logSince {
-	if path == "" {
-		return &logSince{}
+func followLog(in model.Instance) *logSince {
+	if in.ErrorLog == "" {
+		return &logSince{level: in.ErrorLogLevel}
 	}
-	t := inspect.NewLogTail(path)
+	t := inspect.NewLogTail(in.ErrorLog)
 	if _, err := t.Read(); err != nil {
 		// The log may not exist yet; read it from its start when it appears.
-		t = &inspect.LogTail{Path: path}
+		t = &inspect.LogTail{Path: in.ErrorLog}
 	}
-	return &logSince{tail: t}
+	return &logSince{tail: t, level: in.ErrorLogLevel}
+}
+
+// noReason says the error log gave no reason and, when its level hides the notices that
+// narrate an upgrade, says so: the verdict came from the process tree, the log only explains.
+func (l *logSince) noReason() string {
+	switch l.level {
+	case "debug", "info", "notice":
+		return "no reason in the error log"
+	case "":
+		return "no reason in the error log (its level is unknown)"
+	}
+	return fmt.Sprintf("no reason in the error log: its level is %q, which hides nginx's notices "+
+		"(set `error_log ... notice;` to see them)", l.level)
 }
 
 // read collects the lines written since the last read and returns them.

@@ -216,7 +216,7 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 	if lines, err := configTest(ctx, old, in.Binary); err != nil {
 		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
 	}
-	w := &startWatch{ctx: ctx, old: old.PID, want: newWorkers(in), log: followLog(in.ErrorLog)}
+	w := &startWatch{ctx: ctx, old: old.PID, want: newWorkers(in), log: followLog(in)}
 	if err := r.send(ctx, in, model.ActUpgrade, old.Process, syscall.SIGUSR2); err != nil {
 		return in, err
 	}
@@ -239,6 +239,7 @@ type startWatch struct {
 	ctx       context.Context
 	old, want int
 	log       *logSince
+	newMaster model.Process // the new master once seen: pid and start time
 	newPID    int
 	sawOldbin bool
 }
@@ -261,15 +262,22 @@ func (w *startWatch) check(cur model.Instance, err error) (bool, error) {
 	}
 	w.sawOldbin = w.sawOldbin || cur.OldbinPID == w.old
 	switch nw := cur.New(); {
-	case nw != nil:
-		w.newPID = nw.PID
-	case w.newPID != 0:
-		return false, w.fail("the new master %d exited: %s", w.newPID, nginxSays(w.log.last(20), "no reason in the error log"))
+	case nw != nil && (w.newPID == 0 || nw.PID == w.newPID):
+		w.newPID, w.newMaster = nw.PID, nw.Process
+	case w.newPID != 0 && exited(w.newMaster):
+		// Only the kernel says a process exited: a refresh can fail to classify a live one.
+		return false, w.fail("the new master %d exited: %s", w.newPID, nginxSays(w.log.last(20), w.noReason()))
 	case w.sawOldbin && cur.OldbinPID == 0 && cur.PidFilePID == w.old:
 		return false, w.fail("nginx renamed the pid file back, the new binary did not start: %s",
-			nginxSays(w.log.last(20), "no reason in the error log"))
+			nginxSays(w.log.last(20), w.noReason()))
 	}
 	return cur.Phase == model.PhaseBothServing && cur.New().ActiveWorkers() >= w.want, nil
+}
+
+// noReason says that the error log gave no reason, and why that may be: at the level "error"
+// (Debian's default) nginx writes none of the notices that would say what happened.
+func (w *startWatch) noReason() string {
+	return w.log.noReason()
 }
 
 func (w *startWatch) fail(format string, args ...any) error {
@@ -322,11 +330,11 @@ func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (
 		return in, err
 	}
 	old, nw := in.Masters[0], *in.New()
-	log := followLog(in.ErrorLog)
+	log := followLog(in)
 	if err := r.send(ctx, in, model.ActDrain, old.Process, syscall.SIGWINCH); err != nil {
 		return in, err
 	}
-	w := &drainWatch{r: r, old: old.PID, nw: nw.PID, log: log, start: start}
+	w := &drainWatch{r: r, old: old.PID, nw: nw.Process, log: log, start: start}
 	// An interruption waits for WINCH's effect (a few ms): a rollback that judged the old
 	// workers before nginx acted on the signal would skip the SIGHUP they then need.
 	in, err = r.await(context.WithoutCancel(ctx), in, r.ReadyTimeout, w.check(false))
@@ -351,7 +359,8 @@ func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (
 // drainWatch follows the old master's children after WINCH.
 type drainWatch struct {
 	r        *Runner
-	old, nw  int
+	old      int
+	nw       model.Process
 	log      *logSince
 	start    time.Time
 	lastMsg  string
@@ -369,8 +378,8 @@ func (w *drainWatch) check(all bool) func(model.Instance, error) (bool, error) {
 		if err != nil || cur.Masters[0].PID != w.old {
 			return false, w.fail("the old master %d is gone", w.old)
 		}
-		if n := cur.New(); n == nil || n.PID != w.nw {
-			return false, w.fail("the new master %d exited while the old workers drained; roll back to restart the old workers", w.nw)
+		if n := cur.New(); (n == nil || n.PID != w.nw.PID) && exited(w.nw) {
+			return false, w.fail("the new master %d exited while the old workers drained; roll back to restart the old workers", w.nw.PID)
 		}
 		o := cur.Masters[0]
 		w.progress(cur)
@@ -419,7 +428,7 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 		return in, err
 	}
 	old, nw := in.Masters[0], *in.New()
-	log := followLog(in.ErrorLog)
+	log := followLog(in)
 	if err := r.send(ctx, in, model.ActCommit, old.Process, syscall.SIGQUIT); err != nil {
 		return in, err
 	}

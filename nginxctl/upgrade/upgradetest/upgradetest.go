@@ -59,6 +59,8 @@ const (
 	DiesAsNewMaster = "die-as-new"     // passes -v and -t, exits 1 when started as the new master
 	BadConfAsNew    = "badconf-as-new" // passes -v and -t; as the new master, fails to load the config
 	SlowAsNew       = "slow-as-new"    // as the new master, waits 1.5 s before it execs the real nginx
+	HangsAsNew      = "hang-as-new"    // passes -v and -t; as the new master, hangs untitled (two minutes at most)
+	StopsAsNew      = "stop-as-new"    // passes -v and -t; as the new master, stops itself (SIGSTOP) untitled
 )
 
 // BrokenDirective is what BadConfig and BadConfAsNew add; nginx reports it as unknown.
@@ -87,6 +89,13 @@ func main() {
 		os.Exit(1)
 	case mode == "slow-as-new" && asNew:
 		time.Sleep(1500 * time.Millisecond)
+	case mode == "hang-as-new" && asNew:
+		time.Sleep(2 * time.Minute)
+		os.Exit(1)
+	case mode == "stop-as-new" && asNew:
+		syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		time.Sleep(2 * time.Minute)
+		os.Exit(1)
 	case mode == "badconf" || mode == "badconf-as-new" && asNew:
 		args = append([]string{args[0], "-g", "hotdeploy_broken_directive on;"}, args[1:]...)
 	}
@@ -204,6 +213,11 @@ type Result struct {
 	Error     string   `json:"error"`
 	Log       []string `json:"log"`
 	ElapsedMS int64    `json:"elapsed_ms"`
+	Ended     []struct {
+		PID    int    `json:"pid"`
+		Role   string `json:"role"`
+		Signal string `json:"signal"`
+	} `json:"ended"`
 }
 
 // JSONLines splits headless --json output into objects, failing the test unless every line is

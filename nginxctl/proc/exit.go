@@ -1,0 +1,86 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exited tells whether the process that had pid and started at startTicks has exited, as the
+// kernel says it: /proc/PID/stat is gone, or shows a zombie, or a later process now holds the
+// pid. Any other failure to read it (a permission error, a malformed line) is not an exit: a
+// refresh that cannot classify a process has learned nothing about whether it lives.
+func Exited(pid int, startTicks uint64) bool {
+	st, err := NewReader().Stat(pid)
+	switch {
+	case err != nil:
+		return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
+	case st.StartTicks != startTicks:
+		return true // the pid was recycled: the process it named is gone
+	default:
+		return st.State == 'Z' || st.State == 'X'
+	}
+}
+
+// Handle is a pidfd held on one process: it becomes readable when that process exits, whatever
+// pid the kernel hands out next, so waits wake on the exit itself instead of polling for it.
+type Handle struct {
+	fd    int
+	pid   int
+	start uint64
+}
+
+// Open takes a pidfd on pid and checks afterwards that the pid still names the process that
+// started at startTicks: a pid recycled before the pidfd was opened would otherwise be watched
+// in its place. It returns ErrGone when that process has already exited.
+func Open(pid int, startTicks uint64) (*Handle, error) {
+	if pid <= 0 {
+		return nil, fmt.Errorf("pidfd of pid %d: not a pid", pid)
+	}
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if errors.Is(err, unix.ESRCH) {
+		return nil, fmt.Errorf("pid %d: %w", pid, ErrGone)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pidfd of pid %d: %w", pid, err)
+	}
+	h := &Handle{fd: fd, pid: pid, start: startTicks}
+	if Exited(pid, startTicks) {
+		h.Close()
+		return nil, fmt.Errorf("pid %d: %w", pid, ErrGone)
+	}
+	return h, nil
+}
+
+// FD is the pidfd, for a poll set; it stays owned by the handle.
+func (h *Handle) FD() int { return h.fd }
+
+// PID is the pid the handle watches.
+func (h *Handle) PID() int { return h.pid }
+
+// Exited tells whether the process has exited: its pidfd polls readable (it is a zombie or
+// reaped). Should polling fail, /proc decides.
+func (h *Handle) Exited() bool {
+	fds := []unix.PollFd{{Fd: int32(h.fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return Exited(h.pid, h.start)
+		}
+		return n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
+	}
+}
+
+// Close releases the pidfd.
+func (h *Handle) Close() {
+	if h != nil && h.fd >= 0 {
+		unix.Close(h.fd)
+		h.fd = -1
+	}
+}

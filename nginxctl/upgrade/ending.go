@@ -1,0 +1,114 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
+)
+
+// Ended names a process the runner ended because its master was gone: the result's `ended`.
+type Ended struct {
+	PID    int    `json:"pid"`
+	Role   string `json:"role"`
+	Signal string `json:"signal"` // the signal after which the kernel said it exited
+}
+
+// endSteps are the signals that end a process whose master is gone, gentlest first, and how
+// long each may take: QUIT lets a worker finish its requests, TERM makes it drop them, KILL
+// cannot be ignored (a stopped or hung process honours nothing else).
+var endSteps = []struct {
+	sig  syscall.Signal
+	wait time.Duration
+}{{syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGTERM, 2 * time.Second}, {syscall.SIGKILL, 2 * time.Second}}
+
+// endAll ends every process in ps that still runs: QUIT, then TERM, then KILL to those left,
+// each identity-checked and recorded, and waits until the kernel says each one exited. It
+// returns what it ended; an error when something survived all three.
+func (r *Runner) endAll(ctx context.Context, in model.Instance, step string, ps []model.Process) ([]Ended, error) {
+	var ended []Ended
+	left := make(map[int]*proc.Handle)
+	refs := make(map[int]model.Process)
+	for _, p := range ps {
+		h, err := proc.Open(p.PID, p.StartTicks)
+		if err != nil {
+			continue // gone already: nothing to end
+		}
+		left[p.PID], refs[p.PID] = h, p
+	}
+	defer func() {
+		for _, h := range left {
+			h.Close()
+		}
+	}()
+	for _, st := range endSteps {
+		if len(left) == 0 {
+			break
+		}
+		for pid, h := range left {
+			p := refs[pid]
+			err := r.send(ctx, in, model.ActRollback, p, st.sig)
+			if err != nil && !errors.Is(err, proc.ErrGone) && !h.Exited() {
+				// The pid names another process now, or the title changed: re-read it before
+				// anything else is sent to it.
+				if cur, rerr := reread(p); rerr == nil {
+					refs[pid] = cur
+				}
+			}
+		}
+		deadline := time.Now().Add(st.wait)
+		for len(left) > 0 && time.Now().Before(deadline) {
+			for pid, h := range left {
+				if h.Exited() {
+					p := refs[pid]
+					ended = append(ended, Ended{PID: pid, Role: p.Role.String(), Signal: proc.SignalName(st.sig)})
+					h.Close()
+					delete(left, pid)
+				}
+			}
+			if len(left) > 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+	for _, e := range ended {
+		r.emit(Event{Step: step, Kind: "progress", PID: e.PID, Signal: e.Signal,
+			Message: fmt.Sprintf("%s %d of a dead master ended after %s", e.Role, e.PID, e.Signal)})
+	}
+	r.ended = append(r.ended, ended...)
+	if len(left) > 0 {
+		var pids []int
+		for pid := range left {
+			pids = append(pids, pid)
+		}
+		return ended, fmt.Errorf("processes %v still run after SIGQUIT, SIGTERM and SIGKILL", pids)
+	}
+	return ended, nil
+}
+
+// reread returns p as it is now, if the pid still names the same process.
+func reread(p model.Process) (model.Process, error) {
+	r := proc.NewReader()
+	st, err := r.Stat(p.PID)
+	if err != nil || st.StartTicks != p.StartTicks {
+		return p, proc.ErrGone
+	}
+	title, err := r.Title(p.PID)
+	if err != nil {
+		return p, err
+	}
+	p.Role, p.ShuttingDown = model.ParseTitle(title)
+	p.Comm, p.Title = st.Comm, title
+	return p, nil
+}
+
+// Ended lists the processes this runner ended because their master was gone, oldest first.
+func (r *Runner) Ended() []Ended { return append([]Ended{}, r.ended...) }
+
+// exited says whether the kernel reports p gone; a refresh that fails to classify a process
+// says nothing about whether it lives.
+func exited(p model.Process) bool { return proc.Exited(p.PID, p.StartTicks) }
