@@ -151,8 +151,21 @@ func sendMemfd(conn *net.UnixConn, payload []byte) error {
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
 		return fmt.Errorf("memfd seal: %w", err) // journald only takes a sealed memfd
 	}
-	_, _, err = conn.WriteMsgUnix(nil, unix.UnixRights(int(f.Fd())), nil)
-	return err
+	// WriteMsgUnix refuses a connected datagram socket, so sendmsg goes through the raw
+	// descriptor, still under the connection's write deadline.
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	rights := unix.UnixRights(int(f.Fd()))
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), nil, rights, nil, 0)
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // syslogMax keeps the syslog line within what syslog daemons take in one datagram.

@@ -96,30 +96,30 @@ func Verify(path string) (Report, error) {
 			r.broken(n, "line %d is cut short (no newline at the end): the file was truncated mid-line or a write was interrupted", n)
 		}
 		c, ok := peekChain(line)
-		breakAt := func(format string, a ...any) {
+		breakAt := func(at int, format string, a ...any) {
 			if !chainBroken {
-				r.broken(n, format, a...)
+				r.broken(at, format, a...)
 				chainBroken = true
 			}
 		}
 		switch {
 		case !ok:
-			breakAt("line %d is not a JSON entry: it was changed or damaged", n)
+			breakAt(n, "line %d is not a JSON entry: it was changed or damaged", n)
 		case c.Prev == "" && legacy == n-1:
 			legacy++
 		case c.Prev == "":
-			breakAt("line %d carries no prev hash: it was inserted or changed", n)
+			breakAt(n, "line %d carries no prev hash: it was inserted or changed", n)
 		case n == 1:
 			checkPredecessor(&r, path, c)
 		case c.Prev == Genesis:
-			breakAt("line %d starts a new chain in the middle of the log: the lines before it do not belong with it", n)
+			breakAt(n, "line %d starts a new chain in the middle of the log: the lines before it do not belong with it", n)
 		case c.Prev != prevHash && prevSeq > 0 && c.Seq > prevSeq+1:
-			breakAt("line %d: %s missing before it (line %d has seq %d, line %d has seq %d)",
+			breakAt(n, "line %d: %s missing before it (line %d has seq %d, line %d has seq %d)",
 				n, entries(c.Seq-prevSeq-1), n-1, prevSeq, n, c.Seq)
 		case c.Prev != prevHash:
-			breakAt("line %d was changed: its hash is not the prev that line %d recorded", n-1, n)
+			breakAt(n-1, "line %d was changed: its hash is not the prev that line %d recorded", n-1, n)
 		case legacy != n-1 && c.Seq != prevSeq+1:
-			breakAt("line %d was changed: its seq %d does not follow %d", n, c.Seq, prevSeq)
+			breakAt(n, "line %d was changed: its seq %d does not follow %d", n, c.Seq, prevSeq)
 		}
 		if ok && c.Prev != "" {
 			if r.FirstSeq == 0 {
