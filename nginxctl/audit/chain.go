@@ -125,7 +125,7 @@ func lockLog(path string) (*os.File, *fileID, error) {
 
 // appendChained appends e as one line under the flock, with seq, prev and rotated_from worked
 // out from the head file and the file's last line, then moves the head file on. It returns
-// the line when it was appended (even if the head file then failed).
+// the line appended; on an error nothing was appended.
 func appendChained(path string, e *Entry) ([]byte, error) {
 	f, st, err := lockLog(path)
 	if err != nil {
@@ -190,7 +190,14 @@ func appendChained(path string, e *Entry) ([]byte, error) {
 		_ = f.Truncate(size)
 		return nil, err
 	}
-	return line, writeHead(HeadPath(path), head{Hash: hashLine(line), Seq: e.Seq, Dev: st.Dev, Ino: st.Ino})
+	if err := writeHead(HeadPath(path), head{Hash: hashLine(line), Seq: e.Seq, Dev: st.Dev, Ino: st.Ino}); err != nil {
+		// A nearly full disk takes the line but not a new head file: take the line back, so the
+		// entry is either recorded whole or not at all and the caller knows which.
+		_ = f.Truncate(size)
+		_ = f.Sync()
+		return nil, err
+	}
+	return line, nil
 }
 
 // lastLine reads the file's last line (without its newline) by reading back from the end, and

@@ -110,7 +110,7 @@ func (l *Log) Preflight(instance string) error {
 		return nil
 	}
 	if err := l.Record(Entry{Instance: instance, Action: "preflight", Result: "ok"}); err != nil {
-		return fmt.Errorf("audit log preflight failed, nothing was changed: %w", err)
+		return fmt.Errorf("audit log preflight failed, nothing was changed (free space or fix permissions where the log is, or pass --audit-log): %w", err)
 	}
 	return nil
 }
@@ -131,11 +131,9 @@ func (l *Log) Record(e Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	line, err := appendChained(l.path, &e)
-	if line != nil { // appended, even if the head file could not follow: the journal gets it too
-		l.sinkErr = sendCopy(l.journalSocket, l.syslogSocket, e, line)
-	}
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", l.path, err)
 	}
+	l.sinkErr = sendCopy(l.journalSocket, l.syslogSocket, e, line)
 	return nil
 }
