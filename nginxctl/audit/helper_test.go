@@ -63,6 +63,8 @@ func helperMain(mode string) error {
 			}
 		}
 		return nil
+	case "journald":
+		return helperJournald()
 	case "sudo":
 		// Stands in for sudo: its own environment still has SSH_CONNECTION (sudo's does), the
 		// command it runs gets SUDO_USER/SUDO_UID instead, and a loginuid as pam_loginuid sets.

@@ -51,6 +51,9 @@ func TestVerifyRemovedLastLines(t *testing.T) {
 	l, lines := logWith(t, 6)
 	writeLines(t, l.Path(), lines[:4])
 	wantBroken(t, mustVerify(t, l.Path()), 5, "the last 2 entries are missing")
+	// the next entry continues from the head file, so the gap stays visible after it
+	record(t, l, 1)
+	wantBroken(t, mustVerify(t, l.Path()), 5, "line 5: 2 entries are missing before it (line 4 has seq 4, line 5 has seq 7)")
 }
 
 func TestVerifyChangedLastLine(t *testing.T) {
