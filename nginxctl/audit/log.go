@@ -1,0 +1,139 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Where the copies of each entry go; tests point these at sockets they listen on.
+const (
+	journalSocket = "/run/systemd/journal/socket"
+	syslogSocket  = "/dev/log"
+)
+
+// Log appends entries to one audit log file. Several hotdeploy processes may share the file:
+// every append holds an flock on it, so the hash chain stays one chain.
+type Log struct {
+	mu   sync.Mutex
+	path string
+	who  identity
+
+	journalSocket string
+	syslogSocket  string
+	sinkErr       error // the last failure of the journal/syslog copy; never fails Record
+}
+
+// DefaultPath is where the log lives when --audit-log is not given: as root
+// /var/log/hotdeploy/audit.log, where operators look; otherwise the user's state directory
+// ($XDG_STATE_HOME/hotdeploy/audit.log, by default ~/.local/state/hotdeploy/audit.log).
+func DefaultPath() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = os.TempDir()
+	}
+	return defaultPathFor(os.Geteuid(), os.Getenv("XDG_STATE_HOME"), home)
+}
+
+func defaultPathFor(euid int, stateHome, home string) string {
+	if euid == 0 {
+		return "/var/log/hotdeploy/audit.log"
+	}
+	if !filepath.IsAbs(stateHome) { // the XDG spec ignores a relative value
+		stateHome = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(stateHome, "hotdeploy", "audit.log")
+}
+
+// Open prepares the log at path (DefaultPath when empty): a missing directory is made 0700,
+// the file is made or kept 0600, and it is checked writable before anything is changed.
+func Open(path string) (*Log, error) {
+	if path == "" {
+		path = DefaultPath()
+	}
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("audit log %s: make its directory: %w (pass --audit-log to put it elsewhere)", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s: %w (pass --audit-log to put it elsewhere)", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit log %s: make it 0600: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	l := &Log{path: path, who: defaultWhoSource().gather(),
+		journalSocket: journalSocket, syslogSocket: syslogSocket}
+	if err := l.Check(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Path returns where the log is.
+func (l *Log) Path() string { return l.path }
+
+// Check tells whether an entry could be appended now: the file opens for appending and its
+// head file can be replaced. It writes nothing; Preflight proves it with a real line. A nil
+// Log records nothing and always passes.
+func (l *Log) Check() error {
+	if l == nil {
+		return nil
+	}
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit log %s cannot be written: %w (fix its permissions or pass --audit-log)", l.path, err)
+	}
+	f.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(l.path), "."+filepath.Base(l.path)+".check-*")
+	if err != nil {
+		return fmt.Errorf("audit log %s: its directory cannot be written, so its head file cannot be kept: %w", l.path, err)
+	}
+	tmp.Close()
+	os.Remove(tmp.Name())
+	return nil
+}
+
+// Preflight appends a real "preflight" entry for instance before any change, so a full disk
+// or a read-only log stops hotdeploy before it signals anything rather than after.
+func (l *Log) Preflight(instance string) error {
+	if l == nil {
+		return nil
+	}
+	if err := l.Record(Entry{Instance: instance, Action: "preflight", Result: "ok"}); err != nil {
+		return fmt.Errorf("audit log preflight failed, nothing was changed (free space or fix permissions where the log is, or pass --audit-log): %w", err)
+	}
+	return nil
+}
+
+// Record appends one entry: the identity of this process and the chain fields are filled in,
+// the line is appended under the flock, and a copy goes to the journal (or syslog) when one is
+// there. Only the file append can fail Record. A nil Log records nothing.
+func (l *Log) Record(e Entry) error {
+	if l == nil {
+		return nil
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	w := l.who
+	e.Host, e.User, e.LoginUser, e.LoginUID = w.Host, w.User, w.LoginUser, w.LoginUID
+	e.SudoUser, e.SudoUID, e.TTY, e.SSHClient = w.SudoUser, w.SudoUID, w.TTY, w.SSHClient
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	line, err := appendChained(l.path, &e)
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", l.path, err)
+	}
+	l.sinkErr = sendCopy(l.journalSocket, l.syslogSocket, e, line)
+	return nil
+}
