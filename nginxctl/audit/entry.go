@@ -48,7 +48,7 @@ type Install struct {
 	Binary       string `json:"binary,omitempty"`
 	Backup       string `json:"backup,omitempty"`
 	Kept         string `json:"kept,omitempty"`
-	SHA256       string `json:"sha256,omitempty"`
+	NewSHA256    string `json:"new_sha256,omitempty"`
 	BackupSHA256 string `json:"backup_sha256,omitempty"`
 }
 

@@ -170,6 +170,8 @@ func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model
 	in, err := single(r.Scanner, opts.Target)
 	if err == nil {
 		h.res.OldPID = in.Masters[0].PID
+		// Prove the log takes an entry (a full disk passes an open) before anything changes.
+		err = log.Preflight(in.Key())
 	}
 	return h, r, in, err
 }

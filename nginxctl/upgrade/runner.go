@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"time"
 
@@ -189,6 +190,39 @@ func followLog(in model.Instance) *logSince {
 	}
 	return &logSince{tail: t, level: in.ErrorLogLevel}
 }
+
+// awaitReason reads the log for a short while after the kernel reported pid's exit, until
+// nginx wrote why (the old master logs the exit status once it reaped the child) or an error;
+// at a level that hides notices nothing comes, and the wait is bounded.
+// It returns the line that reports the exit, "" when none came.
+func (l *logSince) awaitReason(pid int) string {
+	if l.tail == nil {
+		return ""
+	}
+	mark := fmt.Sprintf(" %d exited", pid)
+	for _, line := range l.lines {
+		if strings.Contains(line, mark) {
+			return line
+		}
+	}
+	for deadline := time.Now().Add(reasonWait); ; {
+		for _, line := range l.read() {
+			if strings.Contains(line, mark) {
+				return line
+			}
+			if inspect.LineSeverity(line) >= inspect.SevError {
+				return ""
+			}
+		}
+		if time.Now().After(deadline) {
+			return ""
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// reasonWait bounds awaitReason: nginx reaps a child and logs within milliseconds.
+const reasonWait = 500 * time.Millisecond
 
 // noReason says the error log gave no reason and, when its level hides the notices that
 // narrate an upgrade, says so: the verdict came from the process tree, the log only explains.

@@ -266,7 +266,12 @@ func (w *startWatch) check(cur model.Instance, err error) (bool, error) {
 		w.newPID, w.newMaster = nw.PID, nw.Process
 	case w.newPID != 0 && exited(w.newMaster):
 		// Only the kernel says a process exited: a refresh can fail to classify a live one.
-		return false, w.fail("the new master %d exited: %s", w.newPID, nginxSays(w.log.last(20), w.noReason()))
+		// The old master logs why once it reaped the child: give it a moment to.
+		why := w.log.awaitReason(w.newPID)
+		if why == "" {
+			why = w.noReason()
+		}
+		return false, w.fail("the new master %d exited: %s", w.newPID, nginxSays(w.log.last(20), why))
 	case w.sawOldbin && cur.OldbinPID == 0 && cur.PidFilePID == w.old:
 		return false, w.fail("nginx renamed the pid file back, the new binary did not start: %s",
 			nginxSays(w.log.last(20), w.noReason()))
