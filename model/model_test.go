@@ -216,6 +216,20 @@ func TestParseTitle(t *testing.T) {
 		{"nginx: cache loader process", RoleCacheLoader, false},
 		{"/usr/sbin/nginx -t", RoleUnknown, false},
 		{"", RoleUnknown, false},
+		// Angie: the configuration generation follows every title.
+		{"angie: master process v1.11.3 #1 [/usr/sbin/angie -c /etc/angie/angie.conf]", RoleMaster, false},
+		{"angie: worker process #1", RoleWorker, false},
+		{"angie: worker process is shutting down #2", RoleWorker, true},
+		{"angie: cache manager process #12", RoleCacheManager, false},
+		{"angie: cache loader process #1", RoleCacheLoader, false},
+		{"angie: worker process #", RoleWorker, false},
+		{"angie: worker process is shutting down #x", RoleWorker, false}, // not a generation: not the drain suffix
+		// OpenResty, Tengine and freenginx keep nginx's titles; comm may differ.
+		{"nginx: master process /usr/local/openresty/nginx/sbin/nginx -p /usr/local/openresty/nginx/", RoleMaster, false},
+		{"openresty: worker process", RoleWorker, false},
+		{"nginx: worker process is shutting down", RoleWorker, true},
+		{"tengine: cache manager process", RoleCacheManager, false},
+		{"freenginx: worker process is shutting down", RoleWorker, true},
 	}
 	for _, tt := range tests {
 		role, draining := ParseTitle(tt.title)

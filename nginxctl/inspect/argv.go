@@ -16,10 +16,17 @@ type MasterArgs struct {
 // argvFromTitle recovers the argv of a master from its title, "<family>: master process <argv
 // joined by spaces>". Quoting is lost, so an argument with spaces (the -g directives) comes back
 // split; ParseMasterArgs joins it again.
+//
+// Angie puts its version and configuration generation first and the argv in brackets:
+// "angie: master process v1.11.3 #1 [/usr/sbin/angie -c /etc/angie/angie.conf]" (the closing
+// bracket is missing when the argv filled its 2 KB buffer).
 func argvFromTitle(title string) []string {
 	_, rest, ok := strings.Cut(title, ": master process")
 	if !ok {
 		return nil
+	}
+	if i := strings.Index(rest, " ["); i >= 0 && strings.HasPrefix(strings.TrimSpace(rest), "v") {
+		rest = strings.TrimSuffix(rest[i+2:], "]")
 	}
 	return strings.Fields(rest)
 }

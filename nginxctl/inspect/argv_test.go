@@ -20,6 +20,12 @@ func TestArgvFromTitle(t *testing.T) {
 		{"nginx: worker process is shutting down", nil},
 		{"/usr/sbin/nginx -g daemon off;", nil}, // not yet retitled
 		{"", nil},
+		{"angie: master process v1.11.3 #1 [/usr/sbin/angie -c /etc/angie/angie.conf]",
+			[]string{"/usr/sbin/angie", "-c", "/etc/angie/angie.conf"}},
+		{"angie: master process v1.11.3 (PRO) #4 [/usr/sbin/angie -g daemon on;]", []string{"/usr/sbin/angie", "-g", "daemon", "on;"}},
+		{"angie: master process v1.11.3 #1 [/usr/sbin/angie -c /a/very/long/path", []string{"/usr/sbin/angie", "-c", "/a/very/long/path"}},
+		{"nginx: master process /usr/local/openresty/nginx/sbin/nginx -p /usr/local/openresty/nginx/",
+			[]string{"/usr/local/openresty/nginx/sbin/nginx", "-p", "/usr/local/openresty/nginx/"}},
 	}
 	for _, tt := range tests {
 		got := argvFromTitle(tt.title)
