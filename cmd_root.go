@@ -81,6 +81,7 @@ func (a *app) rootCmd() *cobra.Command {
 	// The `audit` command group (issue 14's audit package) plugs in here:
 	// root.AddCommand(auditCmd(a)).
 	root.SetHelpCommand(a.helpCmd())
+	root.InitDefaultHelpCmd() // adds ours now, not at Execute, so the man page sees it too
 	addHelpFlags(root)
 	return root
 }

@@ -94,6 +94,10 @@ func flagError(cmd *cobra.Command, err error) error {
 		f := noValue.GetFlag()
 		return badInputf("--%s needs a %s after it (see %s --help)", f.Name, f.Value.Type(), cmd.CommandPath())
 	case errors.As(err, &notExist):
+		if !cmd.HasParent() && cmd.Flags().NArg() > 0 {
+			// `hotdeploy upgarde --yes`: the typo is the news, not the flag it made unknown
+			return unknownCommand(cmd, cmd.Flags().Arg(0))
+		}
 		name := notExist.GetSpecifiedName()
 		if s := notExist.GetSpecifiedShortnames(); s != "" {
 			return badInputf("unknown flag -%s for %q (see %s --help)", name[:1], cmd.CommandPath(), cmd.CommandPath())

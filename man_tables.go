@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl"
@@ -68,18 +71,24 @@ func modelPhases() []string {
 	}
 }
 
-// dashboardKeys is every binding of the dashboard's KeyMap: keys and what they do, once each.
+// dashboardKeys is every binding of the dashboard's KeyMap, keys and what they do: in the
+// order of its full help, then any binding the full help leaves out (esc closing a panel).
 func dashboardKeys() [][2]string {
+	km := ui.DefaultKeyMap()
+	bindings := slices.Concat(km.FullHelp()...)
+	v := reflect.ValueOf(km)
+	for i := range v.NumField() {
+		if b, ok := v.Field(i).Interface().(key.Binding); ok {
+			bindings = append(bindings, b)
+		}
+	}
 	var keys [][2]string
-	seen := map[string]bool{}
-	for _, group := range ui.DefaultKeyMap().FullHelp() {
-		for _, b := range group {
-			h := b.Help()
-			if h.Key == "" || seen[h.Key] {
-				continue
-			}
-			seen[h.Key] = true
-			keys = append(keys, [2]string{h.Key, h.Desc})
+	seen := map[[2]string]bool{}
+	for _, b := range bindings {
+		k := [2]string{b.Help().Key, b.Help().Desc}
+		if k[0] != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
 		}
 	}
 	return keys

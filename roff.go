@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // roff writes man(7) source. Written here rather than with cobra/doc: that package renders
@@ -12,9 +13,23 @@ import (
 type roff struct{ b strings.Builder }
 
 // esc makes text safe for roff: backslashes and hyphens escaped (so flags copy as ASCII
-// hyphen-minus), and a leading dot or quote kept from reading as a request.
+// hyphen-minus), other than ASCII as \[uXXXX] (troff reads bytes, not UTF-8), and a leading
+// dot or quote kept from reading as a request.
 func esc(s string) string {
-	s = strings.NewReplacer(`\`, `\e`, "-", `\-`).Replace(s)
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\e`)
+		case r == '-':
+			b.WriteString(`\-`)
+		case r > unicode.MaxASCII:
+			fmt.Fprintf(&b, `\[u%04X]`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	s = b.String()
 	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
 		s = `\&` + s
 	}
