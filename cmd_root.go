@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"time"
 
@@ -34,15 +35,15 @@ rollback) for scripts and fleets, and demo runs a real sandbox nginx for trainin
 // DESIGN.md ("Command line"): add, never rename.
 func (a *app) rootCmd() *cobra.Command {
 	var (
-		o      ui.Options
-		target *nginxctl.Target // set once the flags are defined, read after parsing
+		o           ui.Options
+		target      *nginxctl.Target // set once the flags are defined, read after parsing
+		showVersion bool
 	)
 	root := &cobra.Command{
 		Use:     "hotdeploy",
 		Short:   "Hot-upgrade a running nginx binary, step by step in a dashboard or headless",
 		Long:    rootLong,
 		Example: "  hotdeploy --pidfile /run/nginx.pid --new-binary /tmp/nginx-1.26\n  hotdeploy demo",
-		Version: versionString(),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return unknownCommand(cmd, args[0])
@@ -50,6 +51,10 @@ func (a *app) rootCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if showVersion { // here, not cobra's Version field: that one skips the argument checks
+				fmt.Fprintln(a.stdout, "hotdeploy", versionString())
+				return nil
+			}
 			if err := checkTarget(cmd); err != nil {
 				return err
 			}
@@ -70,8 +75,7 @@ func (a *app) rootCmd() *cobra.Command {
 		"Request this http(s) URL throughout the upgrade and show failures and latency.")
 	fs.BoolVar(&o.ReadOnly, "read-only", false, "Show the process tree and the steps, but never act on nginx.")
 	addAuditLogFlag(root, &o.AuditLog)
-	fs.Bool("version", false, "Print the version and the commit it was built from, then exit.")
-	root.SetVersionTemplate("hotdeploy {{.Version}}\n")
+	fs.BoolVar(&showVersion, "version", false, "Print the version and the commit it was built from, then exit.")
 	root.CompletionOptions.DisableDefaultCmd = true // ours takes bash, zsh or fish only
 	root.SetFlagErrorFunc(flagError)
 	root.SuggestionsMinimumDistance = 2 // cobra only defaults it for its own message

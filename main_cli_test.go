@@ -113,6 +113,7 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"upgrade", "--probe="}, `--probe "": empty url`},
 		{[]string{"status", "extra"}, `unexpected argument "extra": hotdeploy status takes none`},
 		{[]string{"version", "now"}, `unexpected argument "now"`},
+		{[]string{"--version", "now"}, `unknown command "now"`},
 		{[]string{"demo", "now"}, `unexpected argument "now"`},
 		{[]string{"man", "now"}, `unexpected argument "now"`},
 		{[]string{"rollback", "--yes", "now"}, `unexpected argument "now"`},
