@@ -62,7 +62,7 @@ $(GORELEASER):
 # .deb, .rpm and tar.gz for linux amd64 and arm64 in dist/, with the man page and completions.
 release-snapshot: $(GORELEASER)
 	$(GORELEASER) check
-	$(GORELEASER) release --snapshot --clean
+	HOTDEPLOY_COMMIT=$(COMMIT) $(GORELEASER) release --snapshot --clean
 
 # Installs the amd64 .deb on this machine, checks it, removes it (root; CI runs it after make test).
 check-deb: release-snapshot
