@@ -73,6 +73,8 @@ func (a *app) rootCmd() *cobra.Command {
 		"Refresh the process tree this often.")
 	fs.Var(textValue{&o.Probe, "probe", "url", "http://127.0.0.1/"}, "probe",
 		"Request this http(s) URL throughout the upgrade and show failures and latency.")
+	_ = root.RegisterFlagCompletionFunc("new-binary", completeFiles)
+	_ = root.RegisterFlagCompletionFunc("probe", cobra.NoFileCompletions)
 	fs.BoolVar(&o.ReadOnly, "read-only", false, "Show the process tree and the steps, but never act on nginx.")
 	addAuditLogFlag(root, &o.AuditLog)
 	fs.BoolVar(&showVersion, "version", false, "Print the version and the commit it was built from, then exit.")

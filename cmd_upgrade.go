@@ -51,6 +51,7 @@ func (a *app) upgradeCmd() *cobra.Command {
 	fs.BoolVar(&o.NoAutoRollback, "no-auto-rollback", false, "On failure leave nginx as it is for a human (exit 3) instead of rolling back.")
 	fs.Var(textValue{&probeURL, "probe", "url", "http://127.0.0.1/"}, "probe",
 		"Request this http(s) URL throughout; any failure after SIGWINCH rolls back instead of committing.")
+	_ = cmd.RegisterFlagCompletionFunc("probe", cobra.NoFileCompletions)
 	fs.BoolVar(&dryRun, "dry-run", false, "Check only (preflight and config test with the candidate), change nothing. Not yet supported.")
 	fs.BoolVar(&resume, "resume", false, "Finish an upgrade whose driver died, from the phase nginx is in. Not yet supported.")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
