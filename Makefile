@@ -2,11 +2,16 @@
 SHELL       := /bin/bash
 GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS     := -X main.version=$(VERSION)
+COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS     := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN         := bin/hotdeploy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# goreleaser, pinned; built once from the module proxy (about 8 minutes cold) and kept in the
+# git-ignored bin/, keyed by version, so bumping the pin builds the new one.
+GORELEASER_VERSION := v2.15.1
+GORELEASER         := bin/tools/goreleaser-$(GORELEASER_VERSION)/goreleaser
 
-.PHONY: all build deps demo test lint bench check-budgets screenshots clean
+.PHONY: all build deps demo test lint bench check-budgets screenshots release-snapshot check-deb clean
 
 all: build
 
@@ -31,7 +36,8 @@ lint:
 
 test: deps lint build
 	@echo "== version check"
-	@out=$$($(BIN) version); echo "$$out"; [ "$$out" = "hotdeploy $(VERSION)" ]
+	@out=$$($(BIN) version); echo "$$out"; [ "$$out" = "hotdeploy $(VERSION) (commit $(COMMIT))" ] \
+	  && [ "$$($(BIN) --version)" = "$$out" ]
 	@echo "== go test -race (real nginx)"
 	@set -o pipefail; $(GO) test -race -count=1 -timeout 20m -v ./... 2>&1 | tee bin/test.log \
 	  | grep -E '^(ok|FAIL|PASS|panic|\?|--- FAIL)|^\s+\S+_test\.go:[0-9]+:' ; status=$$?; \
@@ -49,5 +55,18 @@ check-budgets: deps build
 screenshots: deps build
 	bash .ci/screenshots
 
+$(GORELEASER):
+	@echo "== building goreleaser $(GORELEASER_VERSION) into $(@D) (once; about 8 minutes cold)"
+	GOBIN=$(CURDIR)/$(@D) GOFLAGS= $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+# .deb, .rpm and tar.gz for linux amd64 and arm64 in dist/, with the man page and completions.
+release-snapshot: $(GORELEASER)
+	$(GORELEASER) check
+	HOTDEPLOY_COMMIT=$(COMMIT) $(GORELEASER) release --snapshot --clean
+
+# Installs the amd64 .deb on this machine, checks it, removes it (root; CI runs it after make test).
+check-deb: release-snapshot
+	bash .ci/check-deb
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/hotdeploy/hotdeploy/ui"
+)
+
+// Demo scenarios and screen languages the command line accepts (DESIGN.md, issue 16).
+var (
+	demoScenarios = []string{"none", "broken-config", "crash-on-start", "held-download"}
+	demoLangs     = []string{"en", "zh-CN"}
+)
+
+// TODOLeadDemoScenario and TODOLeadDemoLang hold what `demo --scenario` and `--lang` asked for.
+// TODO(lead): ui.DemoOptions has no Scenario or Lang field yet. When issue 16 adds them, set
+// them from these in demoCmd and delete unsupportedDemo; until then a value the demo cannot
+// honour is refused instead of silently ignored.
+var TODOLeadDemoScenario, TODOLeadDemoLang string
+
+func (a *app) demoCmd() *cobra.Command {
+	o := ui.DemoOptions{Port: 8080}
+	scenario, lang := "none", ""
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Train on a real sandbox nginx: the dashboard, with traffic and a guide",
+		Long: `Start a sandbox nginx on a loopback port, in a temporary directory, with a second build of
+it as the candidate, and open the dashboard on it with a traffic probe and a step-by-step guide.
+Nothing outside the sandbox is touched; quitting stops the sandbox.`,
+		Example: "  hotdeploy demo --port 8081",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			TODOLeadDemoScenario, TODOLeadDemoLang = scenario, lang
+			if err := unsupportedDemo(scenario, lang); err != nil {
+				return err
+			}
+			return ui.Demo(o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.Var(portValue{&o.Port}, "port", "Serve the sandbox on this loopback port.")
+	fs.BoolVar(&o.Keep, "keep", false, "Keep the sandbox directory (config, logs, binaries) after quitting.")
+	fs.Var(choiceValue{&scenario, "scenario", "name", demoScenarios}, "scenario",
+		"Rehearse a failure: broken-config, crash-on-start or held-download.")
+	fs.Var(choiceValue{&lang, "lang", "lang", demoLangs}, "lang",
+		"Screen language, en or zh-CN (default from LC_ALL, LC_MESSAGES or LANG).")
+	_ = cmd.RegisterFlagCompletionFunc("scenario", cobra.FixedCompletions(demoScenarios, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions(demoLangs, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// unsupportedDemo refuses what the demo cannot do yet (see TODOLeadDemoScenario).
+func unsupportedDemo(scenario, lang string) error {
+	switch {
+	case scenario != "none":
+		return badInputf("--scenario %s is not yet supported: run hotdeploy demo without it", scenario)
+	case lang == "zh-CN":
+		return badInputf("--lang zh-CN is not yet supported: the screen is in English for now")
+	}
+	return nil
+}
