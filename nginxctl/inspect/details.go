@@ -34,14 +34,18 @@ type masterInfo struct {
 	hidden    []string
 }
 
-// info returns the cached details of a master, reading them on first sight.
+// info returns the cached details of a master, reading them on first sight. A new master that
+// has not titled itself yet is read each time and not cached: its command line is read from
+// the title, which it has not written yet.
 func (s *Scanner) info(m model.Process) *masterInfo {
 	key := procKey{m.PID, m.StartTicks}
 	if mi, ok := s.masters[key]; ok {
 		return mi
 	}
 	mi := s.readInfo(m)
-	s.masters[key] = mi
+	if m.Role == model.RoleMaster {
+		s.masters[key] = mi
+	}
 	return mi
 }
 
