@@ -51,25 +51,22 @@ func (a *app) upgradeCmd() *cobra.Command {
 	fs.Var(textValue{&probeURL, "probe", "url", "http://127.0.0.1/"}, "probe",
 		"Request this http(s) URL throughout; any failure after SIGWINCH rolls back instead of committing.")
 	_ = cmd.RegisterFlagCompletionFunc("probe", cobra.NoFileCompletions)
-	fs.BoolVar(&dryRun, "dry-run", false, "Check only (preflight and config test with the candidate), change nothing. Not yet supported.")
+	fs.BoolVar(&dryRun, "dry-run", false, "Check only (the candidate and the config test with the master's -p/-c/-g), change nothing: result \"checked\".")
 	fs.BoolVar(&resume, "resume", false, "Finish an upgrade whose driver died, from the phase nginx is in. Not yet supported.")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := checkTarget(cmd); err != nil {
 			return err
 		}
-		// The engine cannot yet check without changing, nor pick up a dead driver's upgrade:
-		// refuse rather than pretend (issue 10 and 11 wire them).
+		// The engine cannot yet pick up a dead driver's upgrade: refuse rather than pretend.
 		switch {
 		case dryRun && resume:
 			return badInputf("give --dry-run or --resume, not both")
-		case dryRun:
-			return badInputf("--dry-run is not yet supported: nothing was checked or changed")
 		case resume:
 			return badInputf("--resume is not yet supported: nothing was changed; finish with the dashboard or hotdeploy rollback")
-		case !yes:
+		case !yes && !dryRun:
 			return needsYes("upgrade")
 		}
-		o.Target, o.StopAfterDrain = *t, stopAfter == "drain"
+		o.Target, o.StopAfterDrain, o.DryRun = *t, stopAfter == "drain", dryRun
 		return a.runHeadless(o, probeURL, true)
 	}
 	return cmd

@@ -16,6 +16,7 @@ import (
 func (a *app) runHeadless(o upgrade.HeadlessOptions, probeURL string, isUpgrade bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	o.Stderr = a.stderr
 	if !isUpgrade {
 		a.code = upgrade.Rollback(ctx, o, a.stdout)
 		return nil

@@ -121,7 +121,6 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"completion", "tcsh"}, "completion tcsh: want bash, zsh or fish"},
 		{[]string{"completion", "bash", "zsh"}, `unexpected argument "zsh"`},
 		{[]string{"upgrade", "--dry-run", "--resume"}, "give --dry-run or --resume, not both"},
-		{[]string{"upgrade", "--dry-run", "--yes"}, "--dry-run is not yet supported"},
 		{[]string{"upgrade", "--resume", "--yes"}, "--resume is not yet supported"},
 	}
 	for _, tt := range tests {

@@ -2,7 +2,6 @@ package upgrade
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,101 +31,20 @@ type HeadlessOptions struct {
 	DrainTimeout   time.Duration
 	NoAutoRollback bool
 	AuditLog       string
+	// DryRun checks the candidate and the config test only: nothing is changed.
+	DryRun bool
 	// Probe, when set, must see no failure between WINCH and commit (see the probe).
 	Probe ProbeGate
+	// ProbeReport, when set, gives the result's probe object at the end.
+	ProbeReport func() any
+	// Stderr receives the one line of a refusal (os.Stderr when nil).
+	Stderr io.Writer
 }
 
 // ProbeGate is the traffic check a headless upgrade consults before committing: it returns an
 // error when requests failed since the given time.
 type ProbeGate interface {
 	FailuresSince(t time.Time) error
-}
-
-// Result is the final object of a headless run.
-type Result struct {
-	Result    string   `json:"result"` // committed, drained, rolled-back, refused, failed
-	OldPID    int      `json:"old_pid"`
-	NewPID    int      `json:"new_pid"`
-	Phase     string   `json:"phase,omitempty"`
-	Error     string   `json:"error,omitempty"`
-	Log       []string `json:"log,omitempty"`
-	ElapsedMS int64    `json:"elapsed_ms"`
-	// Ended lists the processes of a dead master that were ended (orphaned workers keep
-	// accepting on the inherited sockets until they are).
-	Ended    []Ended         `json:"ended"`
-	Instance *model.Instance `json:"instance,omitempty"`
-}
-
-// headless prints events and the result, as JSON lines or as text.
-type headless struct {
-	opts   HeadlessOptions
-	out    io.Writer
-	start  time.Time
-	res    Result
-	runner *Runner
-}
-
-func (h *headless) event(e Event) {
-	if h.opts.JSON {
-		b, _ := json.Marshal(e)
-		fmt.Fprintf(h.out, "%s\n", b)
-		return
-	}
-	switch e.Kind {
-	case "signal":
-		fmt.Fprintf(h.out, "  -> %s\n", e.Message)
-	case "done":
-		fmt.Fprintf(h.out, "ok %-9s %s (%d ms)\n", e.Step, e.Message, e.ElapsedMS)
-	default:
-		fmt.Fprintf(h.out, "   %-9s %s\n", e.Step, e.Message)
-	}
-}
-
-// finish prints the result and returns the exit code.
-func (h *headless) finish(result string, in model.Instance, err error) int {
-	h.res.Result = result
-	h.res.ElapsedMS = since(h.start)
-	h.res.Ended = []Ended{}
-	if h.runner != nil {
-		h.res.Ended = h.runner.Ended()
-	}
-	if len(in.Masters) > 0 {
-		h.res.Phase = in.Phase.String()
-		if h.res.OldPID == 0 {
-			h.res.OldPID = in.Masters[0].PID
-		}
-	}
-	if err != nil {
-		h.res.Error = err.Error()
-		var se *StepError
-		if errors.As(err, &se) {
-			h.res.Log = se.Log
-		}
-	}
-	code := map[string]int{"committed": ExitDone, "drained": ExitDone, "rolled-back": ExitRolledBack,
-		"refused": ExitRefused, "failed": ExitNeedsHuman}[result]
-	if result == "failed" && len(in.Masters) > 0 {
-		h.res.Instance = &in
-	}
-	if h.opts.JSON {
-		b, _ := json.Marshal(h.res)
-		fmt.Fprintf(h.out, "%s\n", b)
-		return code
-	}
-	fmt.Fprintf(h.out, "%s: old master %d, new master %d, phase %s (%d ms)\n", result, h.res.OldPID, h.res.NewPID, h.res.Phase, h.res.ElapsedMS)
-	if h.res.Error != "" {
-		fmt.Fprintf(h.out, "error: %s\n", h.res.Error)
-	}
-	for _, l := range h.res.Log {
-		fmt.Fprintf(h.out, "  log: %s\n", l)
-	}
-	for _, e := range h.res.Ended {
-		fmt.Fprintf(h.out, "ended: %s %d of a dead master (after %s)\n", e.Role, e.PID, e.Signal)
-	}
-	if result == "failed" {
-		_ = inspect.WriteStatusText(h.out, model.Snapshot{Taken: time.Now(), Instances: []model.Instance{in}})
-	}
-	return code
 }
 
 // single resolves the target to exactly one instance, refusing with the list when there are
@@ -177,19 +95,38 @@ func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model
 }
 
 // Upgrade runs a whole upgrade headless: preflight, install, USR2, WINCH, commit, rolling back
-// on failure unless told not to. ctx ending (Ctrl-C) counts as a failure.
+// on failure unless told not to. ctx ending (Ctrl-C) counts as a failure. A host that already
+// runs the candidate's build (or, without a candidate, the build on disk) is left alone:
+// unchanged, exit 0. --dry-run stops after the checks: checked.
 func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	h, r, in, err := newHeadless(opts, out)
 	if err != nil {
 		return h.finish("refused", in, err)
 	}
+	h.res.OldBuild = runningBuild(in.Masters[0])
+	if in.Phase == model.PhaseIdle {
+		nb, err := candidateBuild(ctx, in, opts.NewBinary)
+		if err != nil {
+			return h.finish("refused", in, &StepError{Step: "preflight", Refused: true, Reason: err.Error(), Err: err})
+		}
+		h.res.NewBuild = nb
+		if nb.SHA256 == h.res.OldBuild.SHA256 {
+			return h.finish("unchanged", in, nil)
+		}
+	}
 	if in, err = r.Preflight(ctx, in, opts.NewBinary); err != nil {
 		return h.finish("refused", in, err)
 	}
+	if opts.DryRun {
+		return h.finish("checked", in, nil)
+	}
 	if opts.NewBinary != "" {
-		if in, _, err = r.Install(ctx, in, opts.NewBinary); err != nil {
+		var got audit.Install
+		if in, got, err = r.Install(ctx, in, opts.NewBinary); err != nil {
 			return h.finish("refused", in, err)
 		}
+		h.res.Backup = got.Backup
+		h.res.NewBuild.Path = got.Binary
 	}
 	old := in.Masters[0]
 	if in, err = h.startAndDrain(ctx, r, in); err == nil {
@@ -208,6 +145,27 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 		return h.finish("refused", in, err)
 	}
 	return h.rollBackAfter(context.WithoutCancel(ctx), r, in, old, err)
+}
+
+// candidateBuild describes the build an upgrade would start: the candidate file, or without
+// one the file on disk that nginx execs on USR2.
+func candidateBuild(ctx context.Context, in model.Instance, candidate string) (*Build, error) {
+	path := in.Binary
+	if candidate != "" {
+		var err error
+		if path, err = absCandidate(candidate); err != nil {
+			return nil, err
+		}
+	}
+	version, err := checkCandidate(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := inspect.FileSHA256(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return &Build{Path: path, SHA256: sum, Version: version}, nil
 }
 
 // startAndDrain starts the new binary and drains the old workers, then consults the probe.

@@ -3,12 +3,12 @@ package upgrade
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
@@ -28,30 +28,105 @@ func writeTarget(binary string) string {
 	return binary
 }
 
-// installBinary backs up the binary the master runs (read through /proc/PID/exe, which stays
-// readable even when the file was already replaced) to <binary>.old, then puts candidate in
-// place atomically: a temporary file in the same directory renamed over binary. Copying over a
-// running binary would fail with ETXTBSY, and a half-written file must never be exec'd.
-func installBinary(masterPID int, binary, candidate string) (audit.Install, error) {
-	inst := audit.Install{Binary: binary, Backup: backupPath(binary)}
+// staged is a candidate copied once into a temporary file beside the binary it will replace.
+// Every check runs on this copy and this copy is renamed into place: the candidate path is
+// never opened again, so a file swapped there after the checks never gets installed.
+type staged struct {
+	path   string // the temporary file, in the target's directory
+	target string // the file the rename replaces
+	sha256 string
+}
+
+// stage copies candidate beside binary's target with binary's mode (0755 when there is none).
+func stage(candidate, binary string) (*staged, error) {
+	target := writeTarget(binary)
 	mode := os.FileMode(0o755)
-	if st, err := os.Stat(binary); err == nil {
+	if st, err := os.Stat(target); err == nil {
 		mode = st.Mode().Perm()
 	}
-	var err error
+	path, sum, err := copyToTemp(candidate, target, mode)
+	if err != nil {
+		return nil, fmt.Errorf("copy %s beside %s: %w", candidate, target, err)
+	}
+	return &staged{path: path, target: target, sha256: sum}, nil
+}
+
+// discard removes the staged copy unless it was installed.
+func (s *staged) discard() {
+	if s != nil && s.path != "" {
+		os.Remove(s.path)
+	}
+}
+
+// install renames the staged copy over the target and syncs the directory, so the rename
+// survives a crash.
+func (s *staged) install() error {
+	if err := os.Rename(s.path, s.target); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", s.path, s.target, err)
+	}
+	s.path = ""
+	return syncDir(filepath.Dir(s.target))
+}
+
+// backUp copies the binary the master runs (through /proc/PID/exe, which stays readable when the
+// file was already replaced) to <binary>.old. An existing <binary>.old holding another build is
+// first kept as <binary>.old.<sha12>: no backup that is the only copy of a build is overwritten.
+// It returns the backup, its sha256, and where an earlier backup was kept ("" when none).
+func backUp(masterPID int, binary string) (backup, sum, kept string, err error) {
+	backup = backupPath(binary)
 	running := fmt.Sprintf("/proc/%d/exe", masterPID)
-	if inst.BackupSHA256, err = atomicCopy(running, inst.Backup, mode); err != nil {
-		return inst, fmt.Errorf("back up the running binary to %s: %w", inst.Backup, err)
+	runSHA, err := inspect.FileSHA256(running)
+	if err != nil {
+		return backup, "", "", fmt.Errorf("read the running binary of master %d: %w", masterPID, err)
 	}
-	if inst.NewSHA256, err = atomicCopy(candidate, writeTarget(binary), mode); err != nil {
-		return inst, fmt.Errorf("install %s as %s: %w", candidate, binary, err)
+	if oldSHA, err := inspect.FileSHA256(backup); err == nil && oldSHA == runSHA {
+		return backup, runSHA, "", nil // already the backup of this build
 	}
-	return inst, nil
+	if kept, err = keepAside(backup); err != nil {
+		return backup, "", "", err
+	}
+	mode := os.FileMode(0o755)
+	if st, err := os.Stat(writeTarget(binary)); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp, sum, err := copyToTemp(running, backup, mode)
+	if err == nil {
+		if err = os.Rename(tmp, backup); err == nil {
+			err = syncDir(filepath.Dir(backup))
+		} else {
+			os.Remove(tmp)
+		}
+	}
+	if err != nil {
+		return backup, "", kept, fmt.Errorf("back up the running binary to %s: %w", backup, err)
+	}
+	return backup, sum, kept, nil
+}
+
+// keepAside renames an existing file at path to path.<sha12 of its content>, unless a file of
+// that name holds those bytes already (then path may go). It returns the name kept ("" when
+// path did not exist).
+func keepAside(path string) (string, error) {
+	sum, err := inspect.FileSHA256(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s before keeping it: %w", path, err)
+	}
+	kept := path + "." + sum[:12]
+	if have, err := inspect.FileSHA256(kept); err == nil && have == sum {
+		return kept, nil
+	}
+	if err := os.Rename(path, kept); err != nil {
+		return "", fmt.Errorf("keep %s as %s: %w", path, kept, err)
+	}
+	return kept, syncDir(filepath.Dir(path))
 }
 
 // restoreBinary puts the binary the master runs back at binary, unless it is already there.
-// The file it replaces is kept as <binary>.rejected, whose path it returns ("" when no file
-// was there).
+// The file it replaces is kept as <binary>.rejected (an earlier .rejected with another build is
+// first kept as .rejected.<sha12>), whose path it returns ("" when no file was there).
 func restoreBinary(masterPID int, binary string) (restored bool, kept string, err error) {
 	same, err := inspect.BinaryIsRunning(masterPID, binary)
 	if err != nil || same {
@@ -62,6 +137,13 @@ func restoreBinary(masterPID int, binary string) (restored bool, kept string, er
 	if st, err := os.Stat(target); err == nil {
 		mode = st.Mode().Perm()
 		kept = rejectedPath(binary)
+		if sumT, errT := inspect.FileSHA256(target); errT == nil {
+			if sumK, errK := inspect.FileSHA256(kept); errK == nil && sumK != sumT {
+				if _, err := keepAside(kept); err != nil {
+					return false, "", err
+				}
+			}
+		}
 		if err := os.Remove(kept); err != nil && !os.IsNotExist(err) {
 			return false, "", fmt.Errorf("make room for %s: %w", kept, err)
 		}
@@ -69,43 +151,66 @@ func restoreBinary(masterPID int, binary string) (restored bool, kept string, er
 			return false, "", fmt.Errorf("keep %s as %s before restoring: %w", target, kept, err)
 		}
 	}
-	if _, err := atomicCopy(fmt.Sprintf("/proc/%d/exe", masterPID), target, mode); err != nil {
+	tmp, _, err := copyToTemp(fmt.Sprintf("/proc/%d/exe", masterPID), target, mode)
+	if err == nil {
+		if err = os.Rename(tmp, target); err != nil {
+			os.Remove(tmp)
+		} else {
+			err = syncDir(filepath.Dir(target))
+		}
+	}
+	if err != nil {
 		return false, kept, fmt.Errorf("restore %s from master %d: %w", binary, masterPID, err)
 	}
 	return true, kept, nil
 }
 
-// atomicCopy copies src to dst through a temporary file in dst's directory, synced before the
-// rename, and returns the sha256 of what it wrote.
-func atomicCopy(src, dst string, mode os.FileMode) (string, error) {
+// copyToTemp copies src into a new temporary file in dst's directory, synced, with mode, and
+// returns its path and the sha256 of what it wrote. Copying over a running binary would fail
+// with ETXTBSY, and a half-written file must never be exec'd: the caller renames it.
+func copyToTemp(src, dst string, mode os.FileMode) (string, string, error) {
 	in, err := os.Open(src)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer in.Close()
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".hotdeploy-*")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
-		tmp.Close()
-		return "", err
+		return "", "", err
 	}
 	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return "", err
+		return "", "", err
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", err
+		return "", "", err
 	}
 	if err := tmp.Close(); err != nil {
-		return "", err
+		return "", "", err
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", err
+	ok = true
+	return tmp.Name(), hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }

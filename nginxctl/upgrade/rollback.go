@@ -207,6 +207,7 @@ func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
 		return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
 			"%v; the old master %d still runs, copy /proc/%d/exe to %s by hand", err, m.PID, m.PID, in.Binary)}
 	}
+	r.rejected = kept
 	r.emit(Event{Step: "rollback", Kind: "progress", PID: m.PID,
 		Message: restoredMessage(in.Binary, m.PID, kept)})
 	if cur, err := r.Scanner.Refresh(in); err == nil {

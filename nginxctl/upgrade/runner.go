@@ -70,7 +70,11 @@ type Runner struct {
 	// NoEvents makes waits poll only, without a proc.Waker: for comparison in benchmarks.
 	NoEvents bool
 
-	ended []Ended // processes of a dead master this runner ended
+	ended    []Ended // processes of a dead master this runner ended
+	rejected string  // where the last restore kept the file it replaced
+	// beforeRename, when set (tests only), runs between the checks of a staged candidate
+	// and its rename into place, with the candidate's path and the staged copy's.
+	beforeRename func(candidate, staged string)
 }
 
 // NewRunner returns a runner with the default timeouts.
