@@ -6,7 +6,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 BIN         := bin/hotdeploy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build deps demo test lint bench check-budgets screenshots clean
+.PHONY: all build deps demo test lint bench check-budgets screenshots proof clean
 
 all: build
 
@@ -48,6 +48,11 @@ check-budgets: deps build
 # The README's screenshots of the demo mid-upgrade (needs aha and chromium; installed as root).
 screenshots: deps build
 	bash .ci/screenshots
+
+# wrk, h2load and hotdeploy's probe (fresh and keep-alive) through a headless upgrade and an
+# upgrade+rollback of a sandbox nginx (needs wrk and nghttp2-client: .ci/proof-deps installs them).
+proof: deps build
+	bash .ci/proof
 
 clean:
 	rm -rf bin
