@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/hotdeploy/hotdeploy/model"
 )
@@ -22,11 +25,13 @@ import (
 // whole host included, so a dump's cost follows the host more than the instance: MaxShare keeps
 // it within the dashboard's budget on a busy host. Safe for concurrent use.
 type ConnCounter struct {
-	// MaxShare bounds the time spent dumping, as a share of wall time: when the last dump took
-	// d, the next waits d/MaxShare, and Count returns the last dump's counts meanwhile (for the
-	// same workers: a changed worker set is counted at once). NewConnCounter sets 0.001: a dump
-	// of 1 ms runs about once a second, a tenth of the dashboard's CPU budget, and the counts lag
-	// by that much; 0 dumps on every Count.
+	// MaxShare bounds the CPU time spent counting, as a share of wall time: when the last count
+	// cost d of CPU, the next waits d/MaxShare, and Count returns the last counts meanwhile (for
+	// the same workers: a changed worker set is counted at once). NewConnCounter sets 0.001: a
+	// count of 1 ms runs about once a second, a tenth of the dashboard's CPU budget, and the
+	// counts lag by that much; 0 counts every time. The cost is the counting thread's CPU time
+	// (the kernel's work on the dump is done in its syscalls), not the wall time, which on a
+	// busy host also holds the time other processes ran and would stretch the lag with it.
 	// Set it before the first Count.
 	MaxShare float64
 
@@ -61,8 +66,16 @@ func (c *ConnCounter) Count(in model.Instance) (map[int]int, error) {
 			return counts, nil
 		}
 	}
+	runtime.LockOSThread() // so that the thread's CPU clock measures this count alone
+	defer runtime.UnlockOSThread()
 	start := time.Now()
-	defer func() { c.lastDump, c.lastCost = start, time.Since(start) }()
+	cpu0, cpuOK := threadCPU()
+	defer func() {
+		c.lastDump, c.lastCost = start, time.Since(start)
+		if cpu1, ok := threadCPU(); ok && cpuOK {
+			c.lastCost = cpu1 - cpu0
+		}
+	}()
 	o := &c.owners
 	o.begin()
 	var list []*workerState
@@ -141,4 +154,13 @@ func (c *ConnCounter) checkNetns(m model.Process) error {
 	}
 	c.netns[k] = err
 	return err
+}
+
+// threadCPU is the CPU time, user and system, of the calling thread.
+func threadCPU() (time.Duration, bool) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
 }
