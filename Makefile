@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GORELEASER_VERSION := v2.15.1
 GORELEASER         := bin/tools/goreleaser-$(GORELEASER_VERSION)/goreleaser
 
-.PHONY: all build deps demo test lint bench check-budgets screenshots release-snapshot check-deb clean
+.PHONY: all build deps demo test lint bench check-budgets screenshots release-snapshot check-deb proof clean
 
 all: build
 
@@ -67,6 +67,11 @@ release-snapshot: $(GORELEASER)
 # Installs the amd64 .deb on this machine, checks it, removes it (root; CI runs it after make test).
 check-deb: release-snapshot
 	bash .ci/check-deb
+
+# wrk, h2load and hotdeploy's probe (fresh and keep-alive) through a headless upgrade and an
+# upgrade+rollback of a sandbox nginx (needs wrk and nghttp2-client: .ci/proof-deps installs them).
+proof: deps build
+	bash .ci/proof
 
 clean:
 	rm -rf bin dist

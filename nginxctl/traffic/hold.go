@@ -44,7 +44,7 @@ func HoldConnection(ctx context.Context, rawURL string) (*Held, error) {
 		u.Path = "/slow.bin"
 		tgt.url = &u
 	}
-	client := tgt.client(5 * time.Second) // to connect and get the headers
+	client := tgt.client(5*time.Second, nil) // to connect and get the headers
 	hctx, cancel := context.WithTimeout(ctx, HoldMax)
 	req, err := http.NewRequestWithContext(hctx, http.MethodGet, tgt.url.String(), nil)
 	if err != nil {

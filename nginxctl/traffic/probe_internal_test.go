@@ -13,16 +13,15 @@ import (
 // Past failLogMax failures the oldest are dropped, but FailuresSince still reports failures
 // since any time, itemised where kept.
 func TestProbeFailureLogOverflow(t *testing.T) {
-	p := &Probe{opts: ProbeOptions{URL: "http://127.0.0.1:1/", Timeout: time.Second},
-		failures: map[string]int64{}, byWorker: map[int]int64{}, inflight: map[uint64]time.Time{}, changed: make(chan struct{})}
+	p := tallyProbe(ProbeOptions{URL: "http://127.0.0.1:1/", Timeout: time.Second})
 	t0 := time.Now().Add(-time.Hour)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Millisecond) }
 	const n = failLogMax + failLogMax/2
 	for i := 0; i < n; i++ {
 		p.recordLocked(at(i), time.Millisecond, 0, 0, syscall.ECONNREFUSED)
 	}
-	if len(p.failLog) > failLogMax || p.failed != n || p.failures[FailRefused] != n {
-		t.Fatalf("kept %d records, counted %d (%v)", len(p.failLog), p.failed, p.failures)
+	if len(p.t.failLog) > failLogMax || p.t.failed != n || p.t.failures[FailRefused] != n {
+		t.Fatalf("kept %d records, counted %d (%v)", len(p.t.failLog), p.t.failed, p.t.failures)
 	}
 	// Since the last 10: exactly those, itemised.
 	err := p.FailuresSince(at(n - 10))

@@ -12,24 +12,21 @@ import (
 //	go test -run '^$' -bench ProbeStats -benchmem -count 5 ./nginxctl/
 func BenchmarkProbeStats(b *testing.B) {
 	now := time.Now()
-	p := &Probe{
-		opts:     ProbeOptions{URL: "http://127.0.0.1:8080/"},
-		started:  now.Add(-10 * time.Minute),
-		failures: map[string]int64{FailRefused: 3, FailTimeout: 1},
-		byWorker: map[int]int64{101: 4000, 102: 4100, 201: 3900, 202: 4000},
-		inflight: map[uint64]time.Time{},
+	p := tallyProbe(ProbeOptions{URL: "http://127.0.0.1:8080/"})
+	p.t = newTally(now.Add(-10 * time.Minute))
+	p.t.failures = map[string]int64{FailRefused: 3, FailTimeout: 1}
+	p.t.byWorker = map[int]int64{101: 4000, 102: 4100, 201: 3900, 202: 4000}
+	for i := range p.t.lat {
+		p.t.lat[i] = time.Duration(i*7919%1024) * time.Microsecond
 	}
-	for i := range p.lat {
-		p.lat[i] = time.Duration(i*7919%1024) * time.Microsecond
-	}
-	p.latN = latencyWindow
+	p.t.latN = latencyWindow
 	for s := now.Unix() - 59; s <= now.Unix(); s++ {
-		p.secs[s%int64(len(p.secs))] = probeBucket{sec: s, ok: 40}
+		p.t.secs[s%int64(len(p.t.secs))] = probeBucket{sec: s, ok: 40}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p.latDirty = true
+		p.t.latDirty = true
 		if s := p.Stats(); len(s.PerSecond) != 60 || s.P99 == 0 {
 			b.Fatalf("%d seconds, p99 %s", len(s.PerSecond), s.P99)
 		}

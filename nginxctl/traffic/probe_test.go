@@ -14,41 +14,6 @@ import (
 	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade/upgradetest"
 )
 
-// waitProbe waits until cond holds on the probe's stats, failing after 30 s (or at once if the
-// probe has ended and cond still does not hold).
-func waitProbe(t *testing.T, p *traffic.Probe, what string, cond func(traffic.ProbeStats) bool) traffic.ProbeStats {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s := p.Stats()
-		if cond(s) {
-			return s
-		}
-		if p.Done() || time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %s", what, traffic.ProbeSummary(s))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// moreOK waits until n more requests than in s succeeded.
-func moreOK(t *testing.T, p *traffic.Probe, s traffic.ProbeStats, n int64, what string) traffic.ProbeStats {
-	t.Helper()
-	return waitProbe(t, p, what, func(c traffic.ProbeStats) bool { return c.OK >= s.OK+n })
-}
-
-// grown returns the responses each worker gave between two snapshots.
-func grown(before, after traffic.ProbeStats) map[int]int64 {
-	d := map[int]int64{}
-	for pid, n := range after.ByWorker {
-		if n > before.ByWorker[pid] {
-			d[pid] = n - before.ByWorker[pid]
-		}
-	}
-	return d
-}
-
-// checkZeroFailures fails the test if the probe saw any failure.
 // The proof for an upgrade: with the probe running through USR2, WINCH and QUIT,
 // requests move from the old workers to the new ones and none fails.
 func TestProbeSeesUpgradeMoveTrafficWithZeroFailures(t *testing.T) {
@@ -270,48 +235,6 @@ func TestProbeClassifiesFailures(t *testing.T) {
 		if s.Failures[c.kind] != 3 || s.Failed != 3 || !strings.Contains(s.LastError, c.says) {
 			t.Errorf("/%s: want 3 %s failures saying %q: %s", c.path, c.kind, c.says, traffic.ProbeSummary(s))
 		}
-	}
-}
-
-// Bad input is refused before anything is sent, with a message that says what to change.
-func TestStartProbeRefusesBadInput(t *testing.T) {
-	for _, c := range []struct {
-		o    traffic.ProbeOptions
-		says string
-	}{
-		{traffic.ProbeOptions{URL: "ftp://127.0.0.1/"}, "only http:// and https://"},
-		{traffic.ProbeOptions{URL: "127.0.0.1:8080"}, "only http:// and https://"},
-		{traffic.ProbeOptions{URL: "file:///etc/passwd"}, "only http:// and https://"},
-		{traffic.ProbeOptions{URL: "http:///path"}, "has no host"},
-		{traffic.ProbeOptions{URL: "http://127.0.0.1:99999/"}, "not a port"},
-		{traffic.ProbeOptions{URL: "http://192.0.2.1/", LoopbackOnly: true}, "192.0.2.1 is not a loopback address"},
-		{traffic.ProbeOptions{URL: "http://[2001:db8::1]:8080/", LoopbackOnly: true}, "not a loopback address"},
-		{traffic.ProbeOptions{URL: "http://[::ffff:10.0.0.1]/", LoopbackOnly: true}, "not a loopback address"},
-		{traffic.ProbeOptions{URL: "http://127.0.0.1/", Clients: -1}, "clients"},
-		{traffic.ProbeOptions{URL: "http://127.0.0.1/", Clients: 1000}, "clients"},
-		{traffic.ProbeOptions{URL: "http://127.0.0.1/", Rate: 5000}, "rate"},
-		{traffic.ProbeOptions{URL: "http://127.0.0.1/", Timeout: -time.Second}, "timeout"},
-		{traffic.ProbeOptions{URL: "http://127.0.0.1/", MaxDuration: 48 * time.Hour}, "maximum duration"},
-		{traffic.ProbeOptions{URL: "http://127.0.0.1/", MaxRequests: -1}, "maximum of -1 requests"},
-	} {
-		p, err := traffic.StartProbe(context.Background(), c.o)
-		if err == nil {
-			p.Stop()
-			t.Errorf("%+v: started", c.o)
-			continue
-		}
-		if !strings.Contains(err.Error(), c.says) {
-			t.Errorf("%+v: error %q should say %q", c.o, err, c.says)
-		}
-	}
-	// Loopback names and addresses pass in loopback-only mode.
-	for _, u := range []string{"http://127.0.0.2:1/", "http://[::1]:1/", "http://localhost:1/", "https://127.0.0.1:1/"} {
-		p, err := traffic.StartProbe(context.Background(), traffic.ProbeOptions{URL: u, LoopbackOnly: true, MaxRequests: 1})
-		if err != nil {
-			t.Errorf("%s: %v", u, err)
-			continue
-		}
-		p.Stop()
 	}
 }
 

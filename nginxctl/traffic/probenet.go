@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -68,11 +69,11 @@ func resolveTarget(ctx context.Context, raw string, loopbackOnly bool, what stri
 	return t, nil
 }
 
-// client returns an HTTP client that opens a fresh connection for every request (no keep-alive,
-// no proxy from the environment, no redirects followed), pinned to the resolved loopback
-// addresses in loopback-only mode, tried in order ("localhost" may name ::1 first while nginx
-// listens on 127.0.0.1 only).
-func (t probeTarget) client(timeout time.Duration) *http.Client {
+// dialer returns the dial function of the probe's connections: pinned to the resolved
+// loopback addresses in loopback-only mode, tried in order ("localhost" may name ::1 first
+// while nginx listens on 127.0.0.1 only). opened, if not nil, is called for every connection
+// made.
+func (t probeTarget) dialer(timeout time.Duration, opened func()) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: timeout}
 	dial := d.DialContext
 	if len(t.pinned) > 0 {
@@ -94,8 +95,23 @@ func (t probeTarget) client(timeout time.Duration) *http.Client {
 			return nil, first
 		}
 	}
+	if opened == nil {
+		return dial
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err == nil {
+			opened()
+		}
+		return c, err
+	}
+}
+
+// client returns an HTTP client that opens a fresh connection for every request (no keep-alive,
+// no proxy from the environment, no redirects followed), dialled as dialer says.
+func (t probeTarget) client(timeout time.Duration, opened func()) *http.Client {
 	tr := &http.Transport{
-		DialContext:            dial,
+		DialContext:            t.dialer(timeout, opened),
 		DisableKeepAlives:      true,
 		DisableCompression:     true,
 		TLSHandshakeTimeout:    timeout,
@@ -107,6 +123,50 @@ func (t probeTarget) client(timeout time.Duration) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
+
+// sender is one probe client's way to send the request: a connection per request, or one kept.
+type sender interface {
+	send(ctx context.Context) attempt
+	close()
+}
+
+// attempt is what one send got: the answering worker's pid (X-Worker-Pid), the status, or the
+// error; reused says the request went on a connection that had already carried one.
+type attempt struct {
+	pid, status int
+	err         error
+	reused      bool
+}
+
+const (
+	maxProbeBody = 1 << 20
+	probeHeader  = "X-Worker-Pid"
+)
+
+// freshSender sends each request on a new connection; all clients share it.
+type freshSender struct {
+	url    string
+	client *http.Client
+}
+
+// send performs the request and reads the body (up to maxProbeBody).
+func (f freshSender) send(ctx context.Context) attempt {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
+	if err != nil {
+		return attempt{err: err}
+	}
+	req.Header.Set("User-Agent", "hotdeploy-probe")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return attempt{err: err}
+	}
+	defer resp.Body.Close()
+	pid, _ := strconv.Atoi(resp.Header.Get(probeHeader))
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxProbeBody))
+	return attempt{pid: pid, status: resp.StatusCode, err: err}
+}
+
+func (freshSender) close() {}
 
 // classify names the kind of a failed request, or returns "" for a success.
 func classify(err error, status int) string {

@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade/upgradetest"
 )
@@ -48,4 +50,38 @@ func sandboxAddLocation(t *testing.T, sb *sandbox.Sandbox, location string) {
 	if err := os.WriteFile(sb.Conf, conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitProbe waits until cond holds on the probe's stats, failing after 30 s (or at once if the
+// probe has ended and cond still does not hold).
+func waitProbe(t *testing.T, p *traffic.Probe, what string, cond func(traffic.ProbeStats) bool) traffic.ProbeStats {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := p.Stats()
+		if cond(s) {
+			return s
+		}
+		if p.Done() || time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %s", what, traffic.ProbeSummary(s))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// moreOK waits until n more requests than in s succeeded.
+func moreOK(t *testing.T, p *traffic.Probe, s traffic.ProbeStats, n int64, what string) traffic.ProbeStats {
+	t.Helper()
+	return waitProbe(t, p, what, func(c traffic.ProbeStats) bool { return c.OK >= s.OK+n })
+}
+
+// grown returns the responses each worker gave between two snapshots.
+func grown(before, after traffic.ProbeStats) map[int]int64 {
+	d := map[int]int64{}
+	for pid, n := range after.ByWorker {
+		if n > before.ByWorker[pid] {
+			d[pid] = n - before.ByWorker[pid]
+		}
+	}
+	return d
 }

@@ -81,7 +81,11 @@ func (w WorkerOwners) ServedBy(stats ProbeStats) map[int]int64 {
 // latency and the workers that answered.
 func ProbeSummary(s ProbeStats) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "probe %s: %d ok, %d failed", s.URL, s.OK, s.Failed)
+	mode := ""
+	if s.Mode == ModeKeepAlive {
+		mode = " (keep-alive)"
+	}
+	fmt.Fprintf(&b, "probe %s%s: %d ok, %d failed", s.URL, mode, s.OK, s.Failed)
 	if s.Failed > 0 {
 		var kinds []string
 		for _, k := range FailureKinds {
@@ -90,6 +94,9 @@ func ProbeSummary(s ProbeStats) string {
 			}
 		}
 		fmt.Fprintf(&b, " (%s)", strings.Join(kinds, ", "))
+	}
+	if s.Retried > 0 {
+		fmt.Fprintf(&b, "; %d sent again on a fresh connection, %d of them answered", s.Retried, s.RetriedOK)
 	}
 	if s.OK > 0 {
 		fmt.Fprintf(&b, "; latency p50 %s, p99 %s", s.P50.Round(10*time.Microsecond), s.P99.Round(10*time.Microsecond))

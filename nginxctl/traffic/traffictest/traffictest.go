@@ -35,3 +35,21 @@ func CheckZeroFailures(t testing.TB, s traffic.ProbeStats) {
 		t.Errorf("want zero failed requests: %s", traffic.ProbeSummary(s))
 	}
 }
+
+// CheckAccounting fails the test unless the probe's phases add up to its totals: every request
+// whose outcome is known counted once, in one phase, as ok or by one failure kind.
+func CheckAccounting(t testing.TB, s traffic.ProbeStats) {
+	t.Helper()
+	var ok, failed, retried, retriedOK int64
+	for _, c := range s.Phases {
+		ok, failed, retried, retriedOK = ok+c.OK, failed+c.Failed(), retried+c.Retried, retriedOK+c.RetriedOK
+	}
+	var byKind int64
+	for _, n := range s.Failures {
+		byKind += n
+	}
+	if ok != s.OK || failed != s.Failed || byKind != s.Failed || retried != s.Retried || retriedOK != s.RetriedOK || retriedOK > retried {
+		t.Errorf("probe accounting: phases add up to %d ok, %d failed, %d retried (%d ok); totals %d ok, %d failed (%d by kind), %d retried (%d ok)",
+			ok, failed, retried, retriedOK, s.OK, s.Failed, byKind, s.Retried, s.RetriedOK)
+	}
+}
