@@ -31,6 +31,7 @@ func (a *app) runHeadless(o upgrade.HeadlessOptions, probeURL string, isUpgrade 
 		return badInput(err)
 	}
 	o.Probe = probe
+	o.ProbeReport = func(version string) any { return traffic.NewProbeReport(probe.Stats(), version) }
 	a.code = upgrade.Upgrade(ctx, o, a.stdout)
 	probe.Stop()
 	fmt.Fprintln(a.stderr, "hotdeploy:", traffic.ProbeSummary(probe.Stats()))

@@ -35,8 +35,9 @@ type HeadlessOptions struct {
 	DryRun bool
 	// Probe, when set, must see no failure between WINCH and commit (see the probe).
 	Probe ProbeGate
-	// ProbeReport, when set, gives the result's probe object at the end.
-	ProbeReport func() any
+	// ProbeReport, when set, gives the result's probe object at the end, given the version
+	// of the build that ran before.
+	ProbeReport func(nginxVersion string) any
 	// Stderr receives the one line of a refusal (os.Stderr when nil).
 	Stderr io.Writer
 }
@@ -45,6 +46,9 @@ type HeadlessOptions struct {
 // error when requests failed since the given time.
 type ProbeGate interface {
 	FailuresSince(t time.Time) error
+	// MarkPhase starts counting requests under name: usr2, winch, quit (commit) or a
+	// rollback's hup.
+	MarkPhase(name string)
 }
 
 // single resolves the target to exactly one instance, refusing with the list when there are

@@ -55,6 +55,9 @@ func runningBuild(m model.Master) *Build {
 	return b
 }
 
+// probePhases names the probe's phase each signal starts.
+var probePhases = map[string]string{"SIGUSR2": "usr2", "SIGWINCH": "winch", "SIGQUIT": "quit", "SIGHUP": "hup"}
+
 // exitCodes maps a result to the exit code: the verdict scripts act on.
 var exitCodes = map[string]int{"committed": ExitDone, "drained": ExitDone, "unchanged": ExitDone, "checked": ExitDone,
 	"rolled-back": ExitRolledBack, "refused": ExitRefused, "failed": ExitNeedsHuman}
@@ -71,6 +74,11 @@ type headless struct {
 func (h *headless) event(e Event) {
 	if e.Kind == "warning" {
 		h.res.Warnings = append(h.res.Warnings, e.Message)
+	}
+	if e.Kind == "signal" && h.opts.Probe != nil {
+		if name, ok := probePhases[e.Signal]; ok {
+			h.opts.Probe.MarkPhase(name)
+		}
 	}
 	if h.opts.JSON {
 		b, _ := json.Marshal(e)
@@ -110,7 +118,11 @@ func (h *headless) finish(result string, in model.Instance, err error) int {
 		}
 	}
 	if h.opts.ProbeReport != nil {
-		r.Probe = h.opts.ProbeReport()
+		version := ""
+		if r.OldBuild != nil {
+			version = r.OldBuild.Version
+		}
+		r.Probe = h.opts.ProbeReport(version)
 	}
 	if err != nil {
 		r.Error = err.Error()
