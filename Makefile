@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GORELEASER_VERSION := v2.15.1
 GORELEASER         := bin/tools/goreleaser-$(GORELEASER_VERSION)/goreleaser
 
-.PHONY: all build deps demo test lint bench check-budgets screenshots release-snapshot check-deb proof clean
+.PHONY: all build deps demo test test-systemd test-fleet lint bench check-budgets screenshots release-snapshot check-deb proof clean
 
 all: build
 
@@ -42,6 +42,21 @@ test: deps lint build
 	@set -o pipefail; $(GO) test -race -count=1 -timeout 20m -v ./... 2>&1 | tee bin/test.log \
 	  | grep -E '^(ok|FAIL|PASS|panic|\?|--- FAIL)|^\s+\S+_test\.go:[0-9]+:' ; status=$$?; \
 	  echo "== summary: $$(grep -c -- '--- PASS' bin/test.log) passed, $$(grep -c -- '--- FAIL' bin/test.log) failed, $$(grep -c -- '--- SKIP' bin/test.log) skipped (tests and subtests)"; \
+	  exit $$status
+
+# Real systemd (as root): Debian's unmodified nginx.service under systemd, one systemd-nspawn
+# container per test. The first run installs mmdebstrap and systemd-container (pinned to the
+# host's systemd) and builds a Debian root into /var/cache/hotdeploy-test (about 2 minutes);
+# later runs reuse it. Not part of `make test`: CI runs it after, never beside it.
+test-systemd:
+	@echo "== Debian root for systemd-nspawn (.ci/systemd-root)"
+	@set -o pipefail; start=$$(date +%s.%N); root=$$(bash .ci/systemd-root) || exit 1; \
+	  echo "$$root (ready in $$(awk -v a=$$start -v b=$$(date +%s.%N) 'BEGIN { printf "%.1f", b - a }') s)"; \
+	  mkdir -p bin; echo "== go test (real systemd; each test's wall time includes its boot and halt)"; \
+	  HOTDEPLOY_SYSTEMD_ROOT=$$root $(GO) test -count=1 -timeout 15m -v ./nginxctl/supervisor/nspawntest/ 2>&1 \
+	  | tee bin/test-systemd.log | grep -E '^(ok|FAIL|panic|--- )|finding: |after boot$$' ; status=$$?; \
+	  if [ $$status -ne 0 ]; then echo "== log of the failed run (bin/test-systemd.log)"; tail -150 bin/test-systemd.log; fi; \
+	  echo "== systemd summary: $$(grep -cE '^(    )?--- PASS' bin/test-systemd.log) passed, $$(grep -cE '^(    )?--- FAIL' bin/test-systemd.log) failed, $$(grep -cE '^(    )?--- SKIP' bin/test-systemd.log) skipped"; \
 	  exit $$status
 
 bench: deps
