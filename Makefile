@@ -6,7 +6,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 BIN         := bin/hotdeploy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build deps demo test lint bench check-budgets screenshots clean
+.PHONY: all build deps deps-fleet demo test test-fleet lint bench check-budgets screenshots clean
 
 all: build
 
@@ -36,6 +36,23 @@ test: deps lint build
 	@set -o pipefail; $(GO) test -race -count=1 -timeout 20m -v ./... 2>&1 | tee bin/test.log \
 	  | grep -E '^(ok|FAIL|PASS|panic|\?|--- FAIL)|^\s+\S+_test\.go:[0-9]+:' ; status=$$?; \
 	  echo "== summary: $$(grep -c -- '--- PASS' bin/test.log) passed, $$(grep -c -- '--- FAIL' bin/test.log) failed, $$(grep -c -- '--- SKIP' bin/test.log) skipped (tests and subtests)"; \
+	  exit $$status
+
+# The Ansible role (assets/ansible) rolling hot upgrades over three sandbox nginx on this machine,
+# with Debian's ansible-core; as root. Each playbook run's output is kept in bin/fleet/.
+# HOTDEPLOY_DEB=path/to.deb tests that package instead of the stand-in the test packs itself.
+deps-fleet:
+	@bash .ci/deps-fleet
+
+test-fleet: deps deps-fleet build
+	@echo "== go vet (fleet tag)"
+	$(GO) vet -tags fleet ./assets/ansible/fleettest/
+	@mkdir -p bin/fleet
+	@echo "== go test -tags fleet (ansible-playbook against three sandbox hosts)"
+	@set -o pipefail; FLEET_LOG_DIR=$(CURDIR)/bin/fleet HOTDEPLOY_BIN=$(CURDIR)/$(BIN) \
+	  $(GO) test -tags fleet -count=1 -timeout 45m -v ./assets/ansible/fleettest/ 2>&1 | tee bin/fleet/test.log \
+	  | grep -E '^(ok|FAIL|PASS|panic)|^\s*--- |^\s+\S+_test\.go:[0-9]+:'; status=$$?; \
+	  echo "== summary: $$(grep -c -- '--- PASS' bin/fleet/test.log) passed, $$(grep -c -- '--- FAIL' bin/fleet/test.log) failed (tests and subtests)"; \
 	  exit $$status
 
 bench: deps
