@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GORELEASER_VERSION := v2.15.1
 GORELEASER         := bin/tools/goreleaser-$(GORELEASER_VERSION)/goreleaser
 
-.PHONY: all build deps demo test test-systemd test-fleet lint bench check-budgets screenshots release-snapshot check-deb proof clean
+.PHONY: all build deps deps-fleet demo test test-systemd test-fleet lint bench check-budgets screenshots release-snapshot check-deb proof clean
 
 all: build
 
@@ -57,6 +57,23 @@ test-systemd:
 	  | tee bin/test-systemd.log | grep -E '^(ok|FAIL|panic|--- )|finding: |after boot$$' ; status=$$?; \
 	  if [ $$status -ne 0 ]; then echo "== log of the failed run (bin/test-systemd.log)"; tail -150 bin/test-systemd.log; fi; \
 	  echo "== systemd summary: $$(grep -cE '^(    )?--- PASS' bin/test-systemd.log) passed, $$(grep -cE '^(    )?--- FAIL' bin/test-systemd.log) failed, $$(grep -cE '^(    )?--- SKIP' bin/test-systemd.log) skipped"; \
+	  exit $$status
+
+# The Ansible role (assets/ansible) rolling hot upgrades over three sandbox nginx on this machine,
+# with Debian's ansible-core; as root. Each playbook run's output is kept in bin/fleet/.
+# HOTDEPLOY_DEB=path/to.deb tests that package instead of the stand-in the test packs itself.
+deps-fleet:
+	@bash .ci/deps-fleet
+
+test-fleet: deps deps-fleet build
+	@echo "== go vet (fleet tag)"
+	$(GO) vet -tags fleet ./assets/ansible/fleettest/
+	@mkdir -p bin/fleet
+	@echo "== go test -tags fleet (ansible-playbook against three sandbox hosts)"
+	@set -o pipefail; FLEET_LOG_DIR=$(CURDIR)/bin/fleet HOTDEPLOY_BIN=$(CURDIR)/$(BIN) \
+	  $(GO) test -tags fleet -count=1 -timeout 45m -v ./assets/ansible/fleettest/ 2>&1 | tee bin/fleet/test.log \
+	  | grep -E '^(ok|FAIL|PASS|panic)|^\s*--- |^\s+\S+_test\.go:[0-9]+:'; status=$$?; \
+	  echo "== summary: $$(grep -c -- '--- PASS' bin/fleet/test.log) passed, $$(grep -c -- '--- FAIL' bin/fleet/test.log) failed (tests and subtests)"; \
 	  exit $$status
 
 bench: deps
