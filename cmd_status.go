@@ -26,6 +26,9 @@ and changes nothing. Without --pid or --pidfile it lists every nginx-family mast
 		if err != nil {
 			return err
 		}
+		for i := range snap.Instances {
+			inspect.Supervise(cmd.Context(), &snap.Instances[i])
+		}
 		if asJSON {
 			return inspect.WriteStatusJSON(a.stdout, snap)
 		}

@@ -218,6 +218,15 @@ type Instance struct {
 	// Orphans are processes of the instance whose master died: the kernel reparented them,
 	// and workers among them keep accepting on the inherited sockets until they are ended.
 	Orphans []Process `json:"orphans"`
+	// Systemd is systemd's view of the unit running the instance, nil when none does (or it
+	// was not asked: only status and the headless commands ask systemctl).
+	Systemd *SystemdUnit `json:"systemd"`
+	// Supervisor names another supervisor the master runs under (supervisord, runit, s6, a
+	// container's PID 1), "" when none is known.
+	Supervisor string `json:"supervisor,omitempty"`
+	// Warnings are traps found around the instance (systemd's MainPID, the pid file), each a
+	// cause and its fix.
+	Warnings []string `json:"warnings"`
 }
 
 // Old returns the master that serves when no upgrade runs, or the old one during an upgrade.

@@ -95,6 +95,7 @@ func NonNilInstance(in model.Instance) model.Instance {
 		m.Argv = append(make([]string, 0, len(m.Argv)), m.Argv...)
 	}
 	in.Orphans = append(make([]model.Process, 0, len(in.Orphans)), in.Orphans...)
+	in.Warnings = append(make([]string, 0, len(in.Warnings)), in.Warnings...)
 	return in
 }
 
@@ -151,6 +152,19 @@ func writeInstance(b *strings.Builder, in model.Instance, now time.Time) {
 			}
 			fmt.Fprintf(b, "    %s %-13s %d  %s  up %s%s\n", branch, c.Role, c.PID, c.User, Uptime(now, c.Started), state)
 		}
+	}
+	if u := in.Systemd; u != nil {
+		ok := "ok"
+		if !u.MainPIDOK {
+			ok = "NOT ok"
+		}
+		fmt.Fprintf(b, "  systemd %s  %s/%s  Type=%s  MainPID %d (%s)  PIDFile=%s\n", u.Unit, u.ActiveState, u.SubState,
+			u.Type, u.MainPID, ok, orDash(u.PIDFile))
+	} else if in.Supervisor != "" {
+		fmt.Fprintf(b, "  supervised by %s\n", in.Supervisor)
+	}
+	for _, w := range in.Warnings {
+		fmt.Fprintf(b, "  warning: %s\n", w)
 	}
 	for _, o := range in.Orphans {
 		fmt.Fprintf(b, "  orphan %-13s %d  %s  up %s  (its master died; it still runs: `hotdeploy rollback` ends it)\n",

@@ -3,17 +3,8 @@ package supervisor
 import "github.com/hotdeploy/hotdeploy/model"
 
 // Status is the `systemd` object of `status --json` and of a headless result (DESIGN.md);
-// a master no unit runs gets null instead.
-type Status struct {
-	Unit        string `json:"unit"`
-	MainPID     int    `json:"main_pid"`
-	ActiveState string `json:"active_state"`
-	SubState    string `json:"sub_state"`
-	Type        string `json:"type"`
-	PIDFile     string `json:"pid_file"`
-	ExecReload  string `json:"exec_reload"`
-	MainPIDOK   bool   `json:"main_pid_ok"`
-}
+// a master no unit runs gets null instead. It lives in model, beside the instance it describes.
+type Status = model.SystemdUnit
 
 // NewStatus combines systemd's view with the live process tree.
 func NewStatus(u Unit, in model.Instance) *Status {

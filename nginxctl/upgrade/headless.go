@@ -11,6 +11,7 @@ import (
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/supervisor"
 )
 
 // Exit codes of the headless commands.
@@ -74,7 +75,7 @@ func single(sc *inspect.Scanner, t inspect.Target) (model.Instance, error) {
 
 // newHeadless opens the audit log, prepares the runner and resolves the target to one instance.
 // An error means a refusal: nothing was touched.
-func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model.Instance, error) {
+func newHeadless(ctx context.Context, opts HeadlessOptions, out io.Writer) (*headless, *Runner, model.Instance, error) {
 	h := &headless{opts: opts, out: out, start: time.Now()}
 	log, err := audit.Open(opts.AuditLog)
 	if err != nil {
@@ -92,6 +93,7 @@ func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model
 	in, err := single(r.Scanner, opts.Target)
 	if err == nil {
 		h.res.OldPID = in.Masters[0].PID
+		h.unit = inspect.Supervise(ctx, &in)
 		// Prove the log takes an entry (a full disk passes an open) before anything changes.
 		err = log.Preflight(in.Key())
 	}
@@ -103,7 +105,7 @@ func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model
 // runs the candidate's build (or, without a candidate, the build on disk) is left alone:
 // unchanged, exit 0. --dry-run stops after the checks: checked.
 func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, in, err := newHeadless(opts, out)
+	h, r, in, err := newHeadless(ctx, opts, out)
 	if err != nil {
 		return h.finish("refused", in, err)
 	}
@@ -117,6 +119,9 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 		if nb.SHA256 == h.res.OldBuild.SHA256 {
 			return h.finish("unchanged", in, nil)
 		}
+	}
+	if err := h.systemdPreflight(in); err != nil {
+		return h.finish("refused", in, err)
 	}
 	if in, err = r.Preflight(ctx, in, opts.NewBinary); err != nil {
 		return h.finish("refused", in, err)
@@ -138,7 +143,7 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 			return h.finish("drained", in, nil)
 		}
 		if in, err = r.Commit(ctx, in); err == nil {
-			return h.finish("committed", in, nil)
+			return h.finishCode("committed", h.systemdAfter(ctx, in, supervisor.AfterCommit), in, nil)
 		}
 		if !IsRefused(err) {
 			return h.finish("failed", in, fmt.Errorf("%v; SIGQUIT reached the old master %d, so there is no going back: "+
@@ -216,14 +221,18 @@ func (h *headless) rollBackAfter(ctx context.Context, r *Runner, in model.Instan
 	if err != nil {
 		return h.finish("failed", in, fmt.Errorf("%v; then the rollback failed: %w", cause, err))
 	}
-	return h.finish("rolled-back", in, cause)
+	code := ExitRolledBack
+	if h.systemdAfter(ctx, in, supervisor.AfterRollback) == ExitNeedsHuman {
+		code = ExitNeedsHuman
+	}
+	return h.finishCode("rolled-back", code, in, cause)
 }
 
 // Rollback runs `hotdeploy rollback`: back to the old binary from whatever phase; in idle, it
 // restores the binary file if one was installed but not started. Once started it is not
 // interrupted: a half-done rollback is worse than a finished one, and every wait is bounded.
 func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, in, err := newHeadless(opts, out)
+	h, r, in, err := newHeadless(ctx, opts, out)
 	if err != nil {
 		return h.finish("refused", in, err)
 	}
@@ -238,8 +247,7 @@ func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	if in, err = r.Rollback(context.WithoutCancel(ctx), in); err != nil {
 		return h.finish("failed", in, err)
 	}
-	h.finish("rolled-back", in, nil)
-	return ExitDone
+	return h.finishCode("rolled-back", h.systemdAfter(ctx, in, supervisor.AfterRollback), in, nil)
 }
 
 // somethingToRestore says why a rollback with no new master running would have nothing to do.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/supervisor"
 )
 
 // Result is the final object of every headless command: one schema, extended, never renamed
@@ -69,6 +70,7 @@ type headless struct {
 	start  time.Time
 	res    Result
 	runner *Runner
+	unit   *supervisor.Unit // the systemd unit running the instance, nil when none
 }
 
 func (h *headless) event(e Event) {
@@ -98,9 +100,15 @@ func (h *headless) event(e Event) {
 // finish prints the result and returns the exit code. A refusal is one line on stderr, and
 // with --json the result object on stdout too.
 func (h *headless) finish(result string, in model.Instance, err error) int {
+	return h.finishCode(result, exitCodes[result], in, err)
+}
+
+// finishCode is finish with the exit code decided by the caller: a rollback asked for and done
+// exits 0, and a step that left systemd tracking the wrong process exits 3 whatever it did.
+func (h *headless) finishCode(result string, code int, in model.Instance, err error) int {
 	r := &h.res
 	r.Result, r.ElapsedMS = result, since(h.start)
-	r.ExitCode = exitCodes[result]
+	r.ExitCode = code
 	r.Ended = []Ended{}
 	if h.runner != nil {
 		r.Ended = h.runner.Ended()
@@ -116,6 +124,9 @@ func (h *headless) finish(result string, in model.Instance, err error) int {
 		if r.OldPID == 0 {
 			r.OldPID = in.Masters[0].PID
 		}
+	}
+	if r.Systemd == nil && h.unit != nil {
+		r.Systemd = supervisor.NewStatus(*h.unit, in)
 	}
 	if h.opts.ProbeReport != nil {
 		version := ""
