@@ -125,13 +125,13 @@ func checkUpgrade(in Instance, phase Phase) Verdict {
 		return refuse(a, "%s", m.SignalsIgnored)
 	case m.Argv0Problem != "":
 		return refuse(a, "%s", m.Argv0Problem)
+	case in.BinarySameBytes:
+		return refuse(a, "%s holds the same build as the running binary (a copy, or the file a rollback restored): "+
+			"install a new build first (i)", in.Binary)
 	case !in.BinaryDiffers:
 		return refuse(a, "the binary at %s is the one already running: install a new one first (i)", in.Binary)
 	case m.ActiveWorkers() == 0:
 		return refuse(a, "master %d has no running worker: wait until it serves", m.PID)
-	case in.BinarySameBytes:
-		return Verdict{Action: a, Allowed: true, Warning: fmt.Sprintf(
-			"%s holds the same bytes as the running binary: the new master runs the same build", in.Binary)}
 	}
 	return Verdict{Action: a, Allowed: true}
 }

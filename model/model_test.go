@@ -178,12 +178,15 @@ func TestCommitWarnings(t *testing.T) {
 	}
 }
 
-func TestUpgradeToSameBytesWarns(t *testing.T) {
+// TestUpgradeToSameBytesRefused: another file with the running build's bytes (a copy, or what a
+// rollback restored) is no new build: u says to install one first (DESIGN.md, headless
+// `unchanged`).
+func TestUpgradeToSameBytesRefused(t *testing.T) {
 	in := idle()
-	in.BinarySameBytes = true
+	in.BinaryDiffers, in.BinarySameBytes = false, true
 	v := Check(in, Context{}, ActUpgrade)
-	if !v.Allowed || !strings.Contains(v.Warning, "same build") {
-		t.Fatalf("verdict %+v, want allowed with a same-build warning", v)
+	if v.Allowed || !strings.Contains(v.Reason, "same build") || !strings.Contains(v.Reason, "install a new build") {
+		t.Fatalf("verdict %+v, want refused: same build, install a new build first", v)
 	}
 	if v := Check(idle(), Context{}, ActUpgrade); v.Warning != "" {
 		t.Fatalf("a different binary warns: %q", v.Warning)

@@ -203,7 +203,9 @@ type Instance struct {
 	Binary string `json:"binary"`
 	// BinaryVersion is the version of the file now at Binary.
 	BinaryVersion string `json:"binary_version,omitempty"`
-	// BinaryDiffers is true when the file at Binary is not the one the current master runs.
+	// BinaryDiffers is true when the file at Binary holds another build than the current master
+	// runs: another file with other bytes (a copy of the running binary, or the file a rollback
+	// restored, does not differ).
 	BinaryDiffers bool `json:"binary_differs"`
 	// BinarySameBytes is true when that other file holds the very bytes that run (a copy, or
 	// the binary a rollback restored): an upgrade to it restarts the same build.

@@ -126,8 +126,12 @@ func (s *Scanner) complete(in *model.Instance) {
 	in.PidFile, in.Conf, in.Prefix, in.ErrorLog = mi.pidFile, mi.conf, mi.prefix, mi.errorLog
 	in.ErrorLogLevel = mi.logLevel
 	in.Hidden = mi.hidden
-	in.PidFilePID, _ = ReadPidFile(in.PidFile)
+	var pidErr error
+	in.PidFilePID, pidErr = ReadPidFile(in.PidFile)
 	in.OldbinPID, _ = ReadPidFile(in.PidFile + ".oldbin")
+	if w := pidFileWarning(*in, pidErr); w != "" {
+		in.Warnings = append(in.Warnings, w)
+	}
 	if len(in.Masters) > 1 {
 		old.Generation = model.GenOld
 		in.Masters[1].Generation = model.GenNew
@@ -149,12 +153,13 @@ func (s *Scanner) complete(in *model.Instance) {
 			in.BinaryVersion = bi.version
 		}
 	}
-	in.BinaryDiffers = errRun == nil && errDisk == nil && !running.sameFile(onDisk)
-	if in.BinaryDiffers && running.size == onDisk.size {
+	otherFile := errRun == nil && errDisk == nil && !running.sameFile(onDisk)
+	if otherFile && running.size == onDisk.size {
 		a, err1 := s.bins.digestOf(running, runningExe)
 		b, err2 := s.bins.digestOf(onDisk, in.Binary)
 		in.BinarySameBytes = err1 == nil && err2 == nil && a == b
 	}
+	in.BinaryDiffers = otherFile && !in.BinarySameBytes
 	if errDisk != nil && mi.argv0 != "" && old.Argv0Problem == "" {
 		old.Argv0Problem = argv0Problem(old.PID, mi, errDisk)
 	}
@@ -172,9 +177,10 @@ func (s *Scanner) completeMaster(m *model.Master, first bool) {
 	m.Version = mi.version
 	m.Exe = mi.exeLink
 	if mi.exeLink != "" {
-		running, err1 := statID(fmt.Sprintf("/proc/%d/exe", m.PID))
+		exe := fmt.Sprintf("/proc/%d/exe", m.PID)
+		running, err1 := statID(exe)
 		onDisk, err2 := statID(mi.exeLink)
-		m.ExeReplaced = err1 == nil && (err2 != nil || !running.sameFile(onDisk))
+		m.ExeReplaced = err1 == nil && (err2 != nil || !running.sameFile(onDisk) && !s.sameBytes(running, exe, onDisk, mi.exeLink))
 	}
 	if first {
 		m.SignalsIgnored = signalsIgnored(*m, mi)
@@ -241,3 +247,39 @@ func ReadPidFile(path string) (int, error) {
 
 // maxPidFile bounds what is read of a pid file: a pid and a newline take at most a dozen bytes.
 const maxPidFile = 64
+
+// pidFileWarning says what is wrong with the instance's pid file: missing (nginx, systemd's
+// PIDFile= and `nginx -s` find the master through it), unreadable, or naming a process that is
+// no master of the instance (stale, e.g. left by a killed nginx). "" when it is right or when
+// nginx itself has it renamed to .oldbin for an upgrade.
+func pidFileWarning(in model.Instance, err error) string {
+	switch {
+	case in.PidFile == "" || len(in.Hidden) > 0:
+		return ""
+	case in.PidFilePID == 0 && in.OldbinPID != 0:
+		return "" // renamed to .oldbin by SIGUSR2 until the new master writes its own
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("pid file %s is missing: `nginx -s`, systemd and scripts cannot find master %d; "+
+			"an upgrade by hotdeploy writes it again", in.PidFile, in.Masters[0].PID)
+	case err != nil:
+		return fmt.Sprintf("pid file %s cannot be read: %v", in.PidFile, err)
+	}
+	for _, m := range in.Masters {
+		if m.PID == in.PidFilePID {
+			return ""
+		}
+	}
+	return fmt.Sprintf("pid file %s is stale: it names pid %d, which is no master of this instance (master %d)",
+		in.PidFile, in.PidFilePID, in.Masters[0].PID)
+}
+
+// sameBytes tells whether two files hold the same content (a restored copy of a running binary
+// is not a replaced one); digests are kept per file content, so a refresh hashes nothing twice.
+func (s *Scanner) sameBytes(a fileID, pathA string, b fileID, pathB string) bool {
+	if a.size != b.size {
+		return false
+	}
+	da, err1 := s.bins.digestOf(a, pathA)
+	db, err2 := s.bins.digestOf(b, pathB)
+	return err1 == nil && err2 == nil && da == db
+}

@@ -176,6 +176,17 @@ func replaceBinary(t *testing.T, path string) {
 	if err := sandbox.CopyFile(path, tmp, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Another build: the same binary with a marker past its ELF segments.
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_APPEND, 0)
+	if err == nil {
+		_, err = f.WriteString("\nhotdeploy test build\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}

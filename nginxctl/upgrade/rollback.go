@@ -48,6 +48,12 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 		return in, wrapCtx(err, step, log)
 	}
 	in, err = r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
+		if err == nil && cur.New() == nil && cur.PidFilePID == 0 && cur.OldbinPID == 0 {
+			// nginx renames .oldbin back when the new master exits; with both gone someone
+			// removed them meanwhile: write the pid file for the old master again.
+			r.rewritePidFile(cur, old.Process, "rollback")
+			return false, nil
+		}
 		return err == nil && cur.New() == nil && cur.PidFilePID == old.PID, nil
 	})
 	if errors.Is(err, errWaitTimeout) {

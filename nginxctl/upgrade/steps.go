@@ -27,7 +27,7 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 	if lines, err := configTest(ctx, old, in.Binary); err != nil {
 		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
 	}
-	w := &startWatch{ctx: ctx, old: old.PID, want: newWorkers(in), log: followLog(in)}
+	w := &startWatch{r: r, ctx: ctx, old: old.PID, want: newWorkers(in), log: followLog(in)}
 	if err := r.send(ctx, in, model.ActUpgrade, old.Process, syscall.SIGUSR2); err != nil {
 		return in, err
 	}
@@ -47,6 +47,7 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 
 // startWatch follows the instance after USR2.
 type startWatch struct {
+	r         *Runner
 	ctx       context.Context
 	old, want int
 	log       *logSince
@@ -86,6 +87,13 @@ func (w *startWatch) check(cur model.Instance, err error) (bool, error) {
 	case w.sawOldbin && cur.OldbinPID == 0 && cur.PidFilePID == w.old:
 		return false, w.fail("nginx renamed the pid file back, the new binary did not start: %s",
 			nginxSays(w.log.last(20), w.noReason()))
+	}
+	if nw := cur.New(); nw != nil && nw.Role == model.RoleMaster && nw.ActiveWorkers() >= w.want &&
+		cur.PidFilePID == 0 && cur.OldbinPID == w.old {
+		// nginx writes the pid file before it starts workers: a serving new master with no pid
+		// file lost it to someone else (a clean-up script, a mistaken rm). Put it back.
+		w.r.rewritePidFile(cur, nw.Process, "upgrade")
+		return false, nil
 	}
 	return cur.Phase == model.PhaseBothServing && cur.New().ActiveWorkers() >= w.want, nil
 }
@@ -267,6 +275,9 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 	}
 	if err != nil {
 		return in, wrapCtx(err, step, log)
+	}
+	if in.PidFilePID != nw.PID {
+		in = r.rewritePidFile(in, nw.Process, step)
 	}
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("old master %d is gone; master %d serves the new binary", old.PID, nw.PID)})

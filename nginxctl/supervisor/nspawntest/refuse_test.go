@@ -83,6 +83,16 @@ func TestPidDirectiveEdited(t *testing.T) {
 	}
 	t.Logf("pid file finding: %s", f)
 
+	// hotdeploy refuses before any signal, and changes nothing.
+	out, stderr, code := hotdeploy(t, c, "upgrade", "--pidfile", pidFile, "--new-binary", candidate, "--yes", "--json")
+	if r := lastResult(t, out); code != 2 || r.Result != "refused" || !strings.Contains(r.Error, "/run/nginx-edited.pid") {
+		t.Fatalf("upgrade with the pid directive edited: exit %d, %+v; want refused naming the edited pid file", code, r)
+	}
+	t.Logf("refusal: %s", strings.TrimSpace(stderr))
+	if u := c.Show(t, unit); u.MainPID != old || u.ActiveState != "active" {
+		t.Fatalf("after the refusal systemd has MainPID %d %s, want %d active", u.MainPID, u.ActiveState, old)
+	}
+
 	c.Run(t, "kill", "-USR2", strconv.Itoa(old))
 	newPID := 0
 	for i := 0; i < 150 && newPID == 0; i++ {

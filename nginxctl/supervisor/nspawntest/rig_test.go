@@ -65,11 +65,14 @@ func hotdeploy(t *testing.T, c *nspawntest.Container, args ...string) (stdout, s
 
 // result is the final object of a headless --json run.
 type result struct {
-	Result string `json:"result"`
-	OldPID int    `json:"old_pid"`
-	NewPID int    `json:"new_pid"`
-	Phase  string `json:"phase"`
-	Error  string `json:"error"`
+	Result   string             `json:"result"`
+	ExitCode int                `json:"exit_code"`
+	OldPID   int                `json:"old_pid"`
+	NewPID   int                `json:"new_pid"`
+	Phase    string             `json:"phase"`
+	Error    string             `json:"error"`
+	Warnings []string           `json:"warnings"`
+	Systemd  *model.SystemdUnit `json:"systemd"`
 }
 
 func lastResult(t *testing.T, out string) result {

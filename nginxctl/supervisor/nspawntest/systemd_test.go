@@ -24,10 +24,18 @@ func TestStatusUnderSystemd(t *testing.T) {
 	if u.ActiveState != "active" || u.Type != "forking" || u.PIDFile != pidFile {
 		t.Errorf("systemd: %+v, want active, Type=forking, PIDFile=%s", u, pidFile)
 	}
-	obj, _ := json.Marshal(supervisor.NewStatus(u, in))
-	t.Logf(`the "systemd" object status --json should carry: %s`, obj)
-	if s := supervisor.NewStatus(u, in); !s.MainPIDOK {
-		t.Errorf("main_pid_ok false for an idle unit: %s", obj)
+	var doc struct {
+		Instances []struct {
+			Systemd *model.SystemdUnit `json:"systemd"`
+		} `json:"instances"`
+	}
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil || len(doc.Instances) != 1 {
+		t.Fatalf("status --json: %v", err)
+	}
+	got := doc.Instances[0].Systemd
+	if got == nil || got.Unit != unit || got.MainPID != u.MainPID || !got.MainPIDOK || got.Type != "forking" ||
+		got.PIDFile != pidFile || got.ActiveState != "active" {
+		t.Errorf("status --json systemd object %+v, want %s, MainPID %d ok, forking, %s, active", got, unit, u.MainPID, pidFile)
 	}
 	if f := supervisor.Check(in, u); f != nil {
 		t.Errorf("a finding on a freshly booted unit: %s", f)
@@ -57,6 +65,9 @@ func TestUpgradeCommit(t *testing.T) {
 	r := lastResult(t, out)
 	if code != 0 || r.Result != "committed" || r.OldPID != old || r.NewPID == 0 || r.NewPID == old {
 		t.Fatalf("upgrade: exit %d, %+v; want committed from MainPID %d to a new master", code, r, old)
+	}
+	if r.Systemd == nil || r.Systemd.MainPID != r.NewPID || !r.Systemd.MainPIDOK || r.ExitCode != 0 {
+		t.Errorf("result's systemd object %+v (exit_code %d), want MainPID the new master %d, ok", r.Systemd, r.ExitCode, r.NewPID)
 	}
 	if ok, failed := probeCounts(t, stderr); ok == 0 || failed != 0 {
 		t.Errorf("probe inside the container: %d ok, %d failed; want some ok and none failed", ok, failed)
@@ -146,10 +157,17 @@ func TestReloadTrap(t *testing.T) {
 		t.Fatalf("the reload trap went unseen: finding %v, status %+v", f, supervisor.NewStatus(u, in))
 	}
 	t.Logf("reload trap finding: %s", f)
+	if raw := c.Run(t, "hotdeploy", "status", "--pidfile", pidFile); !strings.Contains(raw, "systemctl reload "+unit) {
+		t.Errorf("status does not report the reload trap with its fix:\n%s", raw)
+	}
 
+	// hotdeploy's rollback works, and says systemd now tracks a dead pid: exit 3.
 	out, _, code = hotdeploy(t, c, "rollback", "--pidfile", pidFile, "--yes", "--json")
-	if r := lastResult(t, out); code != 0 || r.Result != "rolled-back" {
-		t.Fatalf("rollback: exit %d, %+v", code, r)
+	if rb := lastResult(t, out); code != 3 || rb.Result != "rolled-back" || rb.ExitCode != 3 ||
+		!strings.Contains(strings.Join(rb.Warnings, " "), "systemctl reload "+unit) || rb.Systemd == nil || rb.Systemd.MainPIDOK {
+		t.Fatalf("rollback after the trap: exit %d, %+v; want rolled-back, exit 3, a warning naming systemctl reload", code, rb)
+	} else {
+		t.Logf("rollback after the reload trap: exit 3, warnings %q", rb.Warnings)
 	}
 	in, _ = status(t, c)
 	u = c.Show(t, unit)
