@@ -59,7 +59,9 @@ func TestDerivePhase(t *testing.T) {
 		{"one master", idle(), PhaseIdle},
 		{"pid file renamed to .oldbin, new master not seen yet", oldbinOnly(), PhaseNewStarting},
 		{"stale .oldbin names another pid", staleOldbin(), PhaseIdle},
-		{"new master has not written the pid file", upgrading(0, oldActive, newWorkers...), PhaseNewStarting},
+		// nginx writes the pid file before it starts workers: none while they run means it was removed.
+		{"pid file removed while the new master serves", upgrading(0, oldActive, newWorkers...), PhaseBothServing},
+		{"new master has not written the pid file yet", upgrading(0, oldActive), PhaseNewStarting},
 		{"pid file still names the old master", upgrading(100, oldActive, newWorkers...), PhaseNewStarting},
 		{"new master has no worker yet", upgrading(200, oldActive), PhaseNewStarting},
 		{"new master's only worker is shutting down", upgrading(200, oldActive, worker(201, 200, true)), PhaseNewStarting},

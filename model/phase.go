@@ -45,8 +45,9 @@ func (p *Phase) UnmarshalText(b []byte) error {
 
 // DerivePhase reads the phase off an instance whose Masters are ordered old first.
 //
-// The new master counts as serving once the pid file names it and it runs a worker: nginx
-// writes nginx.pid only after the new configuration loaded, and the workers are what accept.
+// The new master counts as serving once the pid file names it (or names nobody: someone removed
+// it) and it runs a worker: nginx writes nginx.pid only after the new configuration loaded,
+// before the workers start, and the workers are what accept.
 // The old master is draining when none of its workers accepts any more (after WINCH they are
 // titled "is shutting down"); it is drained when it has no children left at all.
 //
@@ -60,7 +61,9 @@ func DerivePhase(in Instance) Phase {
 		return PhaseIdle
 	}
 	old, nw := in.Masters[0], in.Masters[1]
-	if in.PidFilePID != nw.PID || nw.ActiveWorkers() == 0 {
+	// A pid file that is missing altogether was removed by someone else: nginx writes it
+	// before it starts workers, so a new master with workers has loaded its config.
+	if in.PidFilePID != nw.PID && in.PidFilePID != 0 || nw.ActiveWorkers() == 0 {
 		return PhaseNewStarting
 	}
 	switch {

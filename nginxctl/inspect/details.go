@@ -256,7 +256,7 @@ func pidFileWarning(in model.Instance, err error) string {
 	switch {
 	case in.PidFile == "" || len(in.Hidden) > 0:
 		return ""
-	case in.PidFilePID == 0 && in.OldbinPID != 0:
+	case in.PidFilePID == 0 && in.OldbinPID != 0 && (in.New() == nil || in.New().ActiveWorkers() == 0):
 		return "" // renamed to .oldbin by SIGUSR2 until the new master writes its own
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Sprintf("pid file %s is missing: `nginx -s`, systemd and scripts cannot find master %d; "+

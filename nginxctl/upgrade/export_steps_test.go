@@ -12,3 +12,7 @@ import (
 func (r *Runner) SendForTest(ctx context.Context, in model.Instance, a model.Action, p model.Process, sig syscall.Signal) error {
 	return r.send(ctx, in, a, p, sig)
 }
+
+// SetBeforeRenameForTest sets the hook that runs between the checks of a staged candidate and
+// its rename into place.
+func SetBeforeRenameForTest(r *Runner, hook func(candidate, staged string)) { r.beforeRename = hook }
