@@ -16,3 +16,6 @@ func (r *Runner) SendForTest(ctx context.Context, in model.Instance, a model.Act
 // SetBeforeRenameForTest sets the hook that runs between the checks of a staged candidate and
 // its rename into place.
 func SetBeforeRenameForTest(r *Runner, hook func(candidate, staged string)) { r.beforeRename = hook }
+
+// PickOneForTest exposes how a discovery's instances are narrowed to one, or refused.
+var PickOneForTest = pickOne

@@ -59,6 +59,11 @@ func single(sc *inspect.Scanner, t inspect.Target) (model.Instance, error) {
 	if err != nil {
 		return model.Instance{}, err
 	}
+	return pickOne(snap)
+}
+
+// pickOne returns the only instance of snap, or refuses naming every one.
+func pickOne(snap model.Snapshot) (model.Instance, error) {
 	switch len(snap.Instances) {
 	case 0:
 		return model.Instance{}, fmt.Errorf("%w: no nginx master is running", inspect.ErrBadTarget)

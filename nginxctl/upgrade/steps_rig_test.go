@@ -1,6 +1,7 @@
 package upgrade_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,7 +65,7 @@ func (rg *rig) instance() model.Instance {
 // opts returns headless options aimed at this sandbox by its pid file.
 func (rg *rig) opts(candidate string) upgrade.HeadlessOptions {
 	return upgrade.HeadlessOptions{Target: inspect.Target{PidFile: rg.sb.PidFile}, NewBinary: candidate,
-		JSON: true, AuditLog: rg.audit}
+		JSON: true, AuditLog: rg.audit, Stderr: io.Discard}
 }
 
 // waitPhase refreshes until the instance is in phase p.
