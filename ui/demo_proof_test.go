@@ -122,7 +122,9 @@ func TestTmuxDemoProbeUpgradeCommitAndRollback(t *testing.T) {
 	waitServed(t, s, second, served[second])
 	requireNoFailures(t, s, "after upgrade and commit")
 
-	// Upgrade again, then roll back: answers move back to the master that stays.
+	// Upgrade again to a newer build, then roll back: answers move back to the master that
+	// stays. (The committed candidate now runs: a new build has to arrive first.)
+	newBuild(t, r.candidate)
 	in = install(t, s, r, in)
 	in = startNew(t, s, r, in)
 	third := in.Masters[1].PID
