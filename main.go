@@ -33,7 +33,7 @@ const usage = `usage:
             [--stop-after drain] [--ready-timeout 10s] [--drain-timeout 60s] [--no-auto-rollback]
             [--probe URL]
   hotdeploy rollback [--pid N | --pidfile PATH] --yes [--json]
-  hotdeploy demo     [--port 8080] [--keep]
+  hotdeploy demo     [--port 8080] [--keep] [--scenario NAME]
   hotdeploy version
 `
 
@@ -236,8 +236,12 @@ func demo(args []string) error {
 	var o ui.DemoOptions
 	fs.IntVar(&o.Port, "port", 8080, "loopback port of the sandbox")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the sandbox directory on exit")
+	fs.StringVar(&o.Scenario, "scenario", "none", "failure to rehearse: none, "+strings.Join(ui.Scenarios, ", "))
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if _, err := ui.ParseScenario(o.Scenario); err != nil {
+		return badInput(err)
 	}
 	if o.Port <= 0 || o.Port > 65535 {
 		return badInput(fmt.Errorf("--port %d is not a port", o.Port))
