@@ -16,18 +16,26 @@ import (
 	"github.com/hotdeploy/hotdeploy/model"
 )
 
-// screenMessages collects every message the screen draws: the first argument of each T(...) and
-// N(...) call with a literal in ui's source, and the titles of model's actions and the names of
-// roles and failure kinds the screen translates.
+// messageCalls says which calls carry a message, and at which argument: T and N in ui; in model
+// the reasons' formats (model/reason.go), which the screen renders by their codes.
+var messageCalls = map[string]int{"T": 0, "N": 0, "refuse": 1, "allowWarning": 1, "because": 0, "effect": 0, "irreversible": 0}
+
+// screenMessages collects every message the screen draws: each literal message argument in ui's
+// and model's source, and the titles of model's actions and the names of roles and failure kinds
+// the screen translates.
 func screenMessages(t *testing.T) map[string]string {
 	t.Helper()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	modelFiles, err := filepath.Glob("../model/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
 	msgs := map[string]string{}
 	fset := token.NewFileSet()
-	for _, f := range files {
+	for _, f := range append(files, modelFiles...) {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
@@ -47,14 +55,12 @@ func screenMessages(t *testing.T) map[string]string {
 			case *ast.Ident:
 				name = fn.Name
 			}
-			if name != "T" && name != "N" {
+			at, ok := messageCalls[name]
+			if !ok || len(call.Args) <= at {
 				return true
 			}
-			if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				s, err := strconv.Unquote(lit.Value)
-				if err == nil {
-					msgs[s] = fset.Position(lit.Pos()).String()
-				}
+			if s, ok := literal(call.Args[at]); ok {
+				msgs[s] = fset.Position(call.Args[at].Pos()).String()
 			}
 			return true
 		})
@@ -105,7 +111,7 @@ func TestCatalogue(t *testing.T) {
 		}
 	}
 	for m := range zh {
-		if _, ok := msgs[m]; !ok && !isModelReason(m) {
+		if _, ok := msgs[m]; !ok {
 			t.Errorf("assets/i18n/zh-CN.json: %q is not said by the screen any more", m)
 		}
 	}
@@ -118,6 +124,25 @@ func TestCatalogue(t *testing.T) {
 		b, _ := json.MarshalIndent(todo, "", "  ")
 		_ = os.WriteFile(path, b, 0o644)
 	}
+}
+
+// literal is the value of a string literal, or of literals joined with +.
+func literal(e ast.Expr) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(e.Value)
+		return s, err == nil
+	case *ast.BinaryExpr:
+		a, ok1 := literal(e.X)
+		b, ok2 := literal(e.Y)
+		return a + b, ok1 && ok2 && e.Op == token.ADD
+	case *ast.ParenExpr:
+		return literal(e.X)
+	}
+	return "", false
 }
 
 // verbs lists a format's printf verbs in order.

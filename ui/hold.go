@@ -118,7 +118,7 @@ func (m Model) heldLines(width int) []string {
 		if p, ok := m.inst.Find(m.heldInfo.pid); ok {
 			where = genLabel(t, p.Generation)
 			if p.ShuttingDown {
-				where += ", " + t.T("draining %s", inspect.Uptime(m.now, p.DrainingSince))
+				where = t.list([]string{where, t.T("draining %s", inspect.Uptime(m.now, p.DrainingSince))})
 			}
 		}
 		text = t.T("held: worker %d (%s) %s read; l again releases it",

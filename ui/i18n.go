@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"golang.org/x/text/language"
@@ -90,3 +91,11 @@ func N(english string) string { return english }
 // zh tells whether the screen is in Chinese: a few layouts differ besides the words (glyphs
 // whose width East Asian terminals disagree on, the separator between fields).
 func (t translator) zh() bool { return t.lang == LangChinese }
+
+// list joins items the way the language does: "a, b" or "a、b".
+func (t translator) list(items []string) string {
+	if t.zh() {
+		return strings.Join(items, "、")
+	}
+	return strings.Join(items, ", ")
+}

@@ -5,7 +5,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -180,7 +179,7 @@ func (m Model) Init() tea.Cmd {
 func (m Model) context() model.Context {
 	ctx := model.Context{ReadOnly: m.opts.ReadOnly, QuitSent: m.quitSent}
 	if m.busy != nil {
-		ctx.Busy = m.busy.action.Title()
+		ctx.Busy = m.title(m.busy.action) // it is said in a sentence of the screen's language
 	}
 	return ctx
 }
@@ -191,22 +190,20 @@ func (m Model) context() model.Context {
 // "install a new build first" there.
 func (m Model) verdict(a model.Action) model.Verdict {
 	if !m.hasInst {
-		return model.Verdict{Action: a, Reason: "no nginx master is running"}
+		return refusal(a, N("no nginx master is running"))
 	}
 	v := model.Check(m.inst, m.context(), a)
 	if v.Allowed && a == model.ActUpgrade && m.inst.BinarySameBytes {
-		v = model.Verdict{Action: a, Reason: fmt.Sprintf(sameBuildReason, m.inst.Binary)}
+		v = refusal(a, N("the file at %s holds the build already running: install a new build first (i)"), m.inst.Binary)
 	}
 	if v.Allowed && m.deps.Actor == nil {
 		v = model.Verdict{Action: a, Reason: m.deps.ActorErr}
 		if v.Reason == "" {
-			v.Reason = "actions are not available"
+			v = refusal(a, N("actions are not available"))
 		}
 	}
 	return v
 }
-
-const sameBuildReason = "the file at %s holds the build already running: install a new build first (i)"
 
 // why is a verdict's reason in the screen's language.
 func (m Model) why(v model.Verdict) string {

@@ -181,7 +181,7 @@ func TestGuideExplainsDoneAndNext(t *testing.T) {
 		in         model.Instance
 		done, next string
 	}{
-		{idleInstance(), "Just done: phase text idle.", "Next: before install."},
+		{idleInstance(), "Now: phase text idle.", "Next: before install."},
 		{installedInstance(), "Just done: after install.", "Next: before upgrade."},
 		{bothServingInstance(), "Just done: after upgrade.", "Next: before drain."},
 		{oldDrainingInstance(), "", "Now: phase text old-draining."},

@@ -36,6 +36,9 @@ type stepLog struct {
 	// began (the summary names its masters: the ending step changes them).
 	installed *audit.Install
 	before    model.Instance
+	// sawUpgrade is set once a refresh showed the upgrade under way (two masters, or USR2
+	// accepted): only after that does one master alone mean it ended.
+	sawUpgrade bool
 }
 
 func (l *stepLog) begin(a model.Action, now time.Time, in model.Instance, probe *traffic.ProbeStats) {
@@ -82,6 +85,9 @@ func (l *stepLog) last() (*stepRecord, model.Action) {
 // is gone (a commit). A rollback keeps it, with the workers that still drain: that drain never
 // completed. It runs on every refresh.
 func (l *stepLog) settle(in model.Instance, now time.Time) {
+	if l.rec(model.ActUpgrade) != nil && in.Phase != model.PhaseIdle {
+		l.sawUpgrade = true
+	}
 	r := l.rec(model.ActDrain)
 	if r == nil || r.err != nil || r.end.IsZero() || !r.settled.IsZero() || len(in.Masters) == 0 {
 		return
@@ -238,7 +244,7 @@ func renderSteps(s Styles, t translator, lines []stepLine, width int) string {
 // the ticks of the steps that led there no longer say anything about what is true.
 func (m *Model) endedElsewhere() {
 	r := m.record.rec(model.ActUpgrade)
-	if m.busy != nil || r == nil || r.err != nil || r.end.IsZero() || m.inst.Phase != model.PhaseIdle {
+	if m.busy != nil || r == nil || r.err != nil || r.end.IsZero() || !m.record.sawUpgrade || m.inst.Phase != model.PhaseIdle {
 		return
 	}
 	m.record = stepLog{}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
@@ -119,13 +118,21 @@ func (m Model) renderSummary(width int) []string {
 		lines = append(lines, s.Label.Render(fitE(label, labelW, g.Ellipsis))+
 			st.Render(cutWords(value, width-labelW, g.Ellipsis)))
 	}
-	// rows wraps a value onto a second line rather than cut it.
-	rows := func(label, value string, st interface{ Render(...string) string }) {
-		parts := wrap(value, max(width-labelW, 8))
-		row(label, parts[0], st)
-		if len(parts) > 1 {
-			row("", strings.Join(parts[1:], " "), st)
+	// items puts items on as many lines as they need, breaking between them, not inside one.
+	items := func(label string, xs []string, st interface{ Render(...string) string }) {
+		line := ""
+		for _, x := range xs {
+			switch {
+			case line == "":
+				line = x
+			case cellWidth(line+g.Sep+x) <= width-labelW:
+				line += g.Sep + x
+			default:
+				row(label, line, st)
+				label, line = "", x
+			}
 		}
+		row(label, line, st)
 	}
 	build := func(ms model.Master, sha string) string {
 		text := fmt.Sprintf("%s %d  %s", t.T("master"), ms.PID, orDash(ms.Version))
@@ -149,13 +156,13 @@ func (m Model) renderSummary(width int) []string {
 		x := t.T(stepShort[st.action]) + " " + seconds(st.took)
 		switch {
 		case st.failed:
-			x += " " + t.T("(failed)")
+			x += t.T(" (failed)")
 		case st.cut:
-			x += " " + t.T("(unfinished)")
+			x += t.T(" (unfinished)")
 		}
 		took = append(took, x)
 	}
-	rows(t.T("steps"), strings.Join(took, g.Sep), s.Value)
+	items(t.T("steps"), took, s.Value)
 	if e.probe != nil {
 		p := e.probe
 		text := t.T("ok %d, failed %d while the upgrade ran", p.ok, p.failed)
@@ -168,14 +175,14 @@ func (m Model) renderSummary(width int) []string {
 					kinds = append(kinds, fmt.Sprintf("%s %d", t.T(k), n))
 				}
 			}
-			text += " (" + strings.Join(kinds, ", ") + ")"
+			text += " (" + t.list(kinds) + ")"
 		}
 		row(t.T("probe"), text, st)
 	}
 	// A file and what it is for: the path gives way to the explanation.
 	file := func(label, path, why string) {
 		room := width - labelW - cellWidth(why) - 2
-		row(label, shortenPathE(path, max(room, 16), g.Ellipsis)+": "+why, s.Value)
+		row(label, t.T("%s: %s", shortenPathE(path, max(room, 16), g.Ellipsis), why), s.Value)
 	}
 	if e.backup != "" {
 		file(t.T("backup"), e.backup, t.T("the build that ran before, kept for going back"))

@@ -203,7 +203,7 @@ func summarize(t translator, g Glyphs, rest []model.Process, n int) string {
 		}
 		parts = append([]string{w}, others...)
 	}
-	return g.TreeEnd + g.Ellipsis + " " + t.T("%d more: %s", n, strings.Join(parts, ", "))
+	return g.TreeEnd + g.Ellipsis + " " + t.T("%d more: %s", n, t.list(parts))
 }
 
 // renderTable draws the process table in width x height cells (header row included).

@@ -128,7 +128,9 @@ func (m Model) renderDashboard(w, h int) string {
 	avail := h - headerH - len(gap)
 	lowerMin := 6
 	if m.guideOn() || m.summaryOpen {
-		lowerMin = 10 // the guide's two texts, the summary: the table gives up its cache processes
+		// The guide's two texts beside the probe and the log's newest lines, the summary: the
+		// table gives up rows for its cache processes first.
+		lowerMin = 12
 	}
 	tableH := max(min(need, max(avail-lowerMin, 3)), 2)
 	return header + "\n" + table(tableH) + "\n" + gap + m.renderLower(w, avail-tableH)
@@ -185,8 +187,8 @@ func (m Model) renderRight(w, h int) string {
 		below = renderOutput(m.styles, m.tr, m.output, m.verdict(model.ActRollback).Allowed, w, rest)
 	case guide:
 		logMin := 0
-		if rest >= 7 {
-			logMin = 3 // the title and the two newest lines
+		if rest >= 5 {
+			logMin = 3 // the title and the newest lines: a failure shows there first
 		}
 		g := m.renderGuide(min(w, 100), rest-logMin)
 		below = strings.Join(g, "\n")

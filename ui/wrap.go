@@ -41,7 +41,7 @@ func tokenize(s string) []wrapToken {
 		case r == ' ':
 			space = true
 			i += size
-		case !space && len(toks) > 0 && strings.ContainsRune(closing, r) && isWide(toks[len(toks)-1].text):
+		case !space && len(toks) > 0 && strings.ContainsRune(closing, r):
 			t := &toks[len(toks)-1] // closing punctuation stays with the character before it
 			t.text, t.w = t.text+string(r), t.w+runeCells(r)
 			i += size
@@ -64,11 +64,6 @@ func tokenize(s string) []wrapToken {
 		}
 	}
 	return toks
-}
-
-func isWide(s string) bool {
-	r, _ := utf8.DecodeLastRuneInString(s)
-	return runeCells(r) > 1 || strings.ContainsRune(closing, r)
 }
 
 func wrapLine(s string, width int) []string {
