@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -68,10 +67,17 @@ func readTrailer(f *os.File) (demoCandidate, bool) {
 	if _, err := f.ReadAt(buf, st.Size()-n); err != nil && err != io.EOF {
 		return demoCandidate{}, false
 	}
-	buf = bytes.TrimSuffix(buf, []byte("\n"))
-	line := string(buf[bytes.LastIndexByte(buf, '\n')+1:])
-	f4 := strings.Fields(line)
-	if len(f4) != 4 || f4[0] != candidateMagic || f4[1] != scenarioCrashOnStart {
+	// The trailer is among the last lines: the demo appends a marker after each install, to
+	// make the next candidate a build of its own.
+	var f4 []string
+	lines := strings.Split(string(buf), "\n")
+	for i := len(lines) - 1; i >= max(len(lines)-8, 1); i-- {
+		if strings.HasPrefix(lines[i], candidateMagic+" ") {
+			f4 = strings.Fields(lines[i])
+			break
+		}
+	}
+	if len(f4) != 4 || f4[1] != scenarioCrashOnStart {
 		return demoCandidate{}, false
 	}
 	dec := base64.RawURLEncoding.DecodeString
@@ -91,12 +97,16 @@ func (c demoCandidate) run(argv []string) int {
 		return 1
 	}
 	msg := "hotdeploy demo candidate (crash-on-start): this build exits at once instead of starting a master, as a build that cannot start would"
-	if f, err := os.OpenFile(c.errorLog, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+	// nginx's stderr is its error log once it runs; a line of its own format says who exits.
+	f, err := os.OpenFile(c.errorLog, os.O_WRONLY|os.O_APPEND, 0)
+	if err == nil {
 		pid := os.Getpid()
-		fmt.Fprintf(f, "%s [emerg] %d#%d: %s\n", time.Now().Format("2006/01/02 15:04:05"), pid, pid, msg)
-		f.Close()
+		_, err = fmt.Fprintf(f, "%s [emerg] %d#%d: %s\n", time.Now().Format("2006/01/02 15:04:05"), pid, pid, msg)
+		err = closeJoin(f, err)
 	}
-	fmt.Fprintln(os.Stderr, "nginx: [emerg] "+msg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nginx: [emerg] "+msg)
+	}
 	return 1
 }
 

@@ -49,6 +49,7 @@ func Demo(o DemoOptions) (err error) {
 		Lang:      o.Lang,
 		demo:      true,
 		scenario:  scenario,
+		restage:   func() error { return appendMarker(candidate) },
 	})
 }
 

@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/hotdeploy/hotdeploy/assets"
 	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 )
 
 // The guided demo explains the step about to happen and the one just done, in texts kept in
@@ -44,13 +45,17 @@ func (m Model) narrationKeys() (done, next string) {
 		next = in.Phase.String()
 	}
 	if r, a := m.record.last(); r != nil {
-		if r.err == nil {
-			return a.String() + ".after", next
+		key := a.String() + ".after"
+		switch {
+		case r.err != nil && upgrade.IsRefused(r.err) && (a == model.ActUpgrade || a == model.ActTest):
+			key = "test.failed" // the preflight's config test refused it
+		case r.err != nil:
+			key = a.String() + ".failed"
 		}
-		if _, ok := m.deps.Narration(a.String() + ".failed"); ok {
-			return a.String() + ".failed", next
+		if _, ok := m.deps.Narration(key); !ok {
+			key = ""
 		}
-		return "", next
+		return key, next
 	}
 	if m.ended != nil {
 		return m.ended.action.String() + ".after", next

@@ -97,7 +97,15 @@ func (m Model) renderProbe(width int, compact bool) []string {
 	s, t, g := m.styles, m.tr, m.styles.G
 	title := seg{text: t.T("PROBE") + " ", st: s.PanelTitle}
 	if m.deps.ProbeErr != "" {
-		return []string{fitSegs([]seg{title, {text: t.T("off: %s", m.deps.ProbeErr), st: s.ErrorLine}}, "", width, g.Ellipsis)}
+		// Why the probe is off is a failure to show whole: it wraps, up to three lines.
+		lines := wrap(title.text+t.T("off: %s", m.deps.ProbeErr), width)
+		if len(lines) > 3 {
+			lines = append(lines[:2], cutWords(strings.Join(lines[2:], " "), width, g.Ellipsis))
+		}
+		for i := range lines {
+			lines[i] = s.ErrorLine.Render(lines[i])
+		}
+		return lines
 	}
 	st := m.probeStats
 	if st == nil {

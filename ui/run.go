@@ -32,6 +32,9 @@ type Options struct {
 	demo bool
 	// scenario is the demo's failure scenario (see scenario.go).
 	scenario string
+	// restage, in the demo, makes the staged candidate a build of its own again after it was
+	// installed, so that after a commit the next upgrade has a new build to install.
+	restage func() error
 }
 
 // DemoOptions configure `hotdeploy demo`.

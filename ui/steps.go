@@ -8,6 +8,7 @@ import (
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 )
 
 // stepRecord is what the dashboard saw of a step it ran.
@@ -169,6 +170,8 @@ func (m Model) steps() []stepLine {
 			switch {
 			case r.end.IsZero():
 				l.state, l.detail = stateRunning, seconds(now.Sub(r.start))
+			case r.err != nil && upgrade.IsRefused(r.err):
+				l.state, l.detail = stateFailed, t.T("refused %s", seconds(r.end.Sub(r.start)))
 			case r.err != nil:
 				l.state, l.detail = stateFailed, t.T("failed %s", seconds(r.end.Sub(r.start)))
 			case l.state == stateRunning:

@@ -13,7 +13,6 @@ import (
 type column struct {
 	name  string
 	key   string // STATE and USER take the spare width
-
 	width int
 	right bool
 	drop  int

@@ -153,7 +153,12 @@ func newDashboardRig(t *testing.T) *dashboardRig {
 	r.pidFile = r.sb.PidFile
 	dir := t.TempDir()
 	r.candidate, r.audit = filepath.Join(dir, "nginx-candidate"), filepath.Join(dir, "audit.log")
+	// A build of its own (a marker past the ELF segments, as the demo stages it): bytes that
+	// differ from the running binary, so that u is offered once it is installed.
 	if err := sandbox.CopyFile(r.sb.Binary, r.candidate, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendMarker(r.candidate); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -217,13 +222,21 @@ func install(t *testing.T, s *tmuxSession, r *dashboardRig, in model.Instance) m
 	s.keys("y")
 	s.waitDone("install binary")
 	in = r.waitPhase(t, in, "the candidate installed", func(in model.Instance) bool { return in.BinaryDiffers })
-	// Installing the candidate a second time puts the running build's bytes back on disk.
-	onDisk := "on disk: new file"
-	if in.BinarySameBytes {
-		onDisk = "on disk: a copy of the running build"
+	screen := s.waitText(screenWait, "on disk: new file", "u start new")
+	if strings.Contains(screen, "(u start new)") {
+		t.Fatalf("u is dimmed with a new build on disk:\n%s", screen)
 	}
-	s.waitText(screenWait, onDisk, "u start new")
 	return in
+}
+
+// waitEnded waits until a commit or rollback ended the upgrade on screen: the summary shows,
+// and nothing is running.
+func (s *tmuxSession) waitEnded(head string) string {
+	s.t.Helper()
+	return s.waitFor("the summary: "+head, screenWait, func(screen string) bool {
+		return strings.Contains(screen, "SUMMARY") && strings.Contains(screen, head) &&
+			!strings.Contains(screen, "[ No ]") && !strings.Contains(screen, "wait for it")
+	})
 }
 
 // startNew confirms u and waits for both generations to serve, on screen and in /proc.

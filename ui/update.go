@@ -44,6 +44,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.afterRead(msg.seq)
 	case stepDoneMsg:
 		m = m.onStepDone(msg)
+		if restage := m.opts.restage; restage != nil && msg.action == model.ActInstall && msg.res.Err == nil {
+			return m, tea.Batch(m.kick(), func() tea.Msg { _ = restage(); return nil })
+		}
 		return m, m.kick()
 	case candidateMsg:
 		return m.onCandidate(msg)
@@ -225,9 +228,16 @@ func (m Model) onStepDone(msg stepDoneMsg) Model {
 		if errors.As(err, &se) && len(se.Log) > 0 {
 			lines = append(append([]string(nil), lines...), se.Log...)
 		}
-		head := m.tr.T("%s failed: %s", m.title(a), err.Error())
+		if se != nil && se.Reason == "" {
+			se = nil
+		}
+		why := err.Error()
+		if se != nil {
+			why = se.Reason // its Error() names the step again
+		}
+		head := m.tr.T("%s failed: %s", m.title(a), why)
 		if upgrade.IsRefused(err) {
-			head = m.tr.T("%s refused: %s", m.title(a), err.Error())
+			head = m.tr.T("%s refused: %s", m.title(a), why)
 		}
 		m.output = &output{title: head, lines: lines, isErr: true}
 	case a == model.ActTest:
