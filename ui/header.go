@@ -69,7 +69,7 @@ func fieldLine(s Styles, width int, fs []field) string {
 		}
 		segs = append(segs, seg{text: f.value, st: f.style})
 	}
-	return padLine(fitSegs(segs, "  ", width, s.G.Ellipsis), width)
+	return padLineE(fitSegs(segs, "  ", width, s.G.Ellipsis), width, s.G.Ellipsis)
 }
 
 // shortenPath keeps the end of a path in n cells, cut at a directory boundary when one is near:
@@ -96,7 +96,7 @@ func renderHeader(s Styles, t translator, in model.Instance, width int) string {
 	left := fitSegs([]seg{{text: "hotdeploy", st: s.Title}, {text: "  " + in.Family + sep + t.T(phaseHint[in.Phase]), st: s.Muted}},
 		"", width-ansi.StringWidth(badge)-1, s.G.Ellipsis)
 	room := width - ansi.StringWidth(badge) - 1
-	line1 := padLine(left, room) + " " + badge
+	line1 := padLineE(left, room, s.G.Ellipsis) + " " + badge
 
 	running := ""
 	switch len(in.Masters) {

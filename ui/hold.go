@@ -102,8 +102,8 @@ func readHeld(h Holder) heldState {
 }
 
 // heldLines describe the held download for the probe panel, and that l again releases it; the
-// line wraps once rather than lose either.
-func (m Model) heldLines(width int) []string {
+// line wraps once rather than lose either. compact says it in one short line.
+func (m Model) heldLines(width int, compact bool) []string {
 	s, t, g := m.styles, m.tr, m.styles.G
 	text, st := "", s.Muted
 	switch {
@@ -123,6 +123,12 @@ func (m Model) heldLines(width int) []string {
 		}
 		text = t.T("held: worker %d (%s) %s read; l again releases it",
 			m.heldInfo.pid, where, bytesHuman(uint64(m.heldInfo.bytes)))
+		if compact {
+			if p, ok := m.inst.Find(m.heldInfo.pid); ok && p.ShuttingDown {
+				where = t.T("draining %s", inspect.Uptime(m.now, p.DrainingSince))
+			}
+			text = t.T("held on %d (%s); l again releases", m.heldInfo.pid, where)
+		}
 		st = s.Warning
 	}
 	lines := wrap(text, width)

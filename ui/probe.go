@@ -134,7 +134,11 @@ func (m Model) renderProbe(width int, compact bool) []string {
 				kinds = append(kinds, fmt.Sprintf("%s %d", t.T(k), n))
 			}
 		}
-		for _, l := range wrap(strings.Join(kinds, "  ")+": "+st.LastError, width) {
+		why := wrap(strings.Join(kinds, "  ")+": "+st.LastError, width)
+		if compact && len(why) > 1 {
+			why = []string{cutWords(strings.Join(why, " "), width, g.Ellipsis)}
+		}
+		for _, l := range why {
 			lines = append(lines, s.ErrorLine.Render(l))
 		}
 	}
@@ -147,7 +151,11 @@ func (m Model) renderProbe(width int, compact bool) []string {
 		lines = append(lines, s.Warning.Render(cutWords(t.T("probe stopped: %s", st.Stopped), width, g.Ellipsis)))
 	}
 	if m.held != nil || !compact {
-		lines = append(lines, m.heldLines(width)...)
+		held := m.heldLines(width, compact)
+		if compact && len(held) > 1 {
+			held = held[:1]
+		}
+		lines = append(lines, held...)
 	}
 	return lines
 }

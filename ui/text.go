@@ -56,10 +56,14 @@ func spaces(n int) string {
 }
 
 // padLine pads a styled line with spaces to width cells, or cuts it.
-func padLine(s string, width int) string {
+func padLine(s string, width int) string { return padLineE(s, width, "…") }
+
+// padLineE is padLine marking a cut with the screen's ellipsis.
+func padLineE(s string, width int, ell string) string {
 	w := ansi.StringWidth(s)
 	if w > width {
-		return truncate(s, width)
+		cut := ansi.Truncate(s, width, ell)
+		return cut + spaces(width-ansi.StringWidth(cut))
 	}
 	return s + spaces(width-w)
 }

@@ -43,7 +43,7 @@ func (m Model) View() string {
 	default:
 		body = m.renderDashboard(w, bodyH)
 	}
-	return fitBlock(body, w, bodyH) + "\n" + footer
+	return fitBlockE(body, w, bodyH, m.styles.G.Ellipsis) + "\n" + footer
 }
 
 // bodyHeight is how many rows the screen has above the footer: the status line, which wraps
@@ -54,13 +54,16 @@ func (m Model) bodyHeight() int {
 }
 
 // fitBlock makes a block exactly width x height: long lines cut, missing lines blank.
-func fitBlock(s string, width, height int) string {
+func fitBlock(s string, width, height int) string { return fitBlockE(s, width, height, "…") }
+
+// fitBlockE is fitBlock marking cut lines with the screen's ellipsis.
+func fitBlockE(s string, width, height int, ell string) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > height {
 		lines = lines[:height]
 	}
 	for i, l := range lines {
-		lines[i] = padLine(l, width)
+		lines[i] = padLineE(l, width, ell)
 	}
 	for len(lines) < height {
 		lines = append(lines, spaces(width))
@@ -167,7 +170,8 @@ func (m Model) renderPanels(w, h int) string {
 		return renderSteps(m.styles, m.tr, m.steps(), w)
 	}
 	steps := renderSteps(m.styles, m.tr, m.steps(), sw)
-	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h), "  ", fitBlock(m.renderRight(rightW, h), rightW, h))
+	ell := m.styles.G.Ellipsis
+	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlockE(steps, sw, h, ell), "  ", fitBlockE(m.renderRight(rightW, h), rightW, h, ell))
 }
 
 // renderRight stacks the probe panel (when probing) over the guide (when on) and the error log,
