@@ -20,7 +20,7 @@ func TestLangFromEnv(t *testing.T) {
 		{"", "", "zh_CN.UTF-8", LangChinese},
 		{"", "", "zh_TW.UTF-8", LangChinese},
 		{"", "", "en_US.UTF-8", LangEnglish},
-		{"", "C", "zh_CN.UTF-8", LangEnglish},          // LC_MESSAGES before LANG
+		{"", "C", "zh_CN.UTF-8", LangEnglish},            // LC_MESSAGES before LANG
 		{"zh_CN.UTF-8", "C", "en_US.UTF-8", LangChinese}, // LC_ALL before both
 		{"C", "zh_CN.UTF-8", "zh_CN.UTF-8", LangEnglish},
 		{"POSIX", "", "", LangEnglish},
