@@ -21,9 +21,9 @@ func (m Model) renderFooter() string {
 	}
 	lines := make([]string, 0, len(parts)+1)
 	for _, l := range parts {
-		lines = append(lines, st.Render(padLineE(l, m.width, g.Ellipsis)))
+		lines = append(lines, st.Render(padLine(l, m.width, g.Ellipsis)))
 	}
-	return strings.Join(append(lines, padLineE(m.hints(), m.width, g.Ellipsis)), "\n")
+	return strings.Join(append(lines, padLine(m.hints(), m.width, g.Ellipsis)), "\n")
 }
 
 // statusRows is how many lines the status line may take: a message up to three (two on a low

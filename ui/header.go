@@ -59,7 +59,7 @@ func fieldLine(s Styles, width int, fs []field) string {
 			break
 		}
 		n := cellWidth(fs[longest].value)
-		fs[longest].value = shortenPathE(fs[longest].value, max(n-over, 16), s.G.Ellipsis)
+		fs[longest].value = shortenPath(fs[longest].value, max(n-over, 16), s.G.Ellipsis)
 	}
 	segs := make([]seg, 0, len(fs))
 	for _, f := range fs {
@@ -69,15 +69,12 @@ func fieldLine(s Styles, width int, fs []field) string {
 		}
 		segs = append(segs, seg{text: f.value, st: f.style})
 	}
-	return padLineE(fitSegs(segs, "  ", width, s.G.Ellipsis), width, s.G.Ellipsis)
+	return padLine(fitSegs(segs, "  ", width, s.G.Ellipsis), width, s.G.Ellipsis)
 }
 
 // shortenPath keeps the end of a path in n cells, cut at a directory boundary when one is near:
-// "/tmp/x/conf/nginx.conf" becomes "…/conf/nginx.conf"; shortenPathE marks the cut with the
-// screen's ellipsis.
-func shortenPath(p string, n int) string { return shortenPathE(p, n, "…") }
-
-func shortenPathE(p string, n int, ell string) string {
+// "/tmp/x/conf/nginx.conf" becomes "…/conf/nginx.conf", ell marking the cut.
+func shortenPath(p string, n int, ell string) string {
 	r := []rune(p)
 	if len(r) <= n || n < 2 {
 		return p
@@ -96,7 +93,7 @@ func renderHeader(s Styles, t translator, in model.Instance, width int) string {
 	left := fitSegs([]seg{{text: "hotdeploy", st: s.Title}, {text: "  " + in.Family + sep + t.T(phaseHint[in.Phase]), st: s.Muted}},
 		"", width-ansi.StringWidth(badge)-1, s.G.Ellipsis)
 	room := width - ansi.StringWidth(badge) - 1
-	line1 := padLineE(left, room, s.G.Ellipsis) + " " + badge
+	line1 := padLine(left, room, s.G.Ellipsis) + " " + badge
 
 	running := ""
 	switch len(in.Masters) {

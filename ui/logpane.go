@@ -70,7 +70,7 @@ func renderLog(s Styles, t translator, path string, lines []string, back, width,
 		scrolled = "  " + t.T("%s %d lines back, End follows", s.G.Up, back)
 	}
 	pathRoom := max(width-cellWidth(head)-cellWidth(scrolled), 16)
-	title := []seg{{text: head, st: s.PanelTitle}, {text: shortenPathE(path, pathRoom, s.G.Ellipsis), st: s.Muted},
+	title := []seg{{text: head, st: s.PanelTitle}, {text: shortenPath(path, pathRoom, s.G.Ellipsis), st: s.Muted},
 		{text: scrolled, st: s.Warning}}
 	b.WriteString(fitSegs(title, "", width, s.G.Ellipsis))
 	room := height - 1

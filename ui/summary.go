@@ -182,7 +182,7 @@ func (m Model) renderSummary(width int) []string {
 	// A file and what it is for: the path gives way to the explanation.
 	file := func(label, path, why string) {
 		room := width - labelW - cellWidth(why) - 2
-		row(label, t.T("%s: %s", shortenPathE(path, max(room, 16), g.Ellipsis), why), s.Value)
+		row(label, t.T("%s: %s", shortenPath(path, max(room, 16), g.Ellipsis), why), s.Value)
 	}
 	if e.backup != "" {
 		file(t.T("backup"), e.backup, t.T("the build that ran before, kept for going back"))
@@ -191,7 +191,7 @@ func (m Model) renderSummary(width int) []string {
 		file(".rejected", e.rejected, t.T("the build rolled back from, kept so it is not lost"))
 	}
 	if e.auditPath != "" {
-		row(t.T("audit log"), shortenPathE(e.auditPath, width-labelW, g.Ellipsis), s.Value)
+		row(t.T("audit log"), shortenPath(e.auditPath, width-labelW, g.Ellipsis), s.Value)
 	}
 	return lines
 }

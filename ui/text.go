@@ -8,15 +8,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// truncate cuts a (possibly styled) string to width cells, marking the cut with an ellipsis.
-// It is the last guard of a line's width; text whose cut matters goes through cutWords first.
-func truncate(s string, width int) string {
-	if width <= 0 {
-		return ""
-	}
-	return ansi.Truncate(s, width, "…")
-}
-
 // fit pads or cuts plain text to exactly width cells, marking a cut with "…". The table calls
 // it for every cell, so ASCII text is measured by its length.
 func fit(s string, width int) string { return fitE(s, width, "…") }
@@ -55,11 +46,9 @@ func spaces(n int) string {
 	return strings.Repeat(" ", n)
 }
 
-// padLine pads a styled line with spaces to width cells, or cuts it.
-func padLine(s string, width int) string { return padLineE(s, width, "…") }
-
-// padLineE is padLine marking a cut with the screen's ellipsis.
-func padLineE(s string, width int, ell string) string {
+// padLine pads a styled line with spaces to width cells, or cuts it, ell marking the cut: the
+// last guard of a line's width; text whose cut matters goes through cutWords first.
+func padLine(s string, width int, ell string) string {
 	w := ansi.StringWidth(s)
 	if w > width {
 		cut := ansi.Truncate(s, width, ell)

@@ -43,7 +43,7 @@ func (m Model) View() string {
 	default:
 		body = m.renderDashboard(w, bodyH)
 	}
-	return fitBlockE(body, w, bodyH, m.styles.G.Ellipsis) + "\n" + footer
+	return fitBlock(body, w, bodyH, m.styles.G.Ellipsis) + "\n" + footer
 }
 
 // bodyHeight is how many rows the screen has above the footer: the status line, which wraps
@@ -53,17 +53,15 @@ func (m Model) bodyHeight() int {
 	return max(m.height-m.statusRows(len(wrap(text, m.width)))-1, 1)
 }
 
-// fitBlock makes a block exactly width x height: long lines cut, missing lines blank.
-func fitBlock(s string, width, height int) string { return fitBlockE(s, width, height, "…") }
-
-// fitBlockE is fitBlock marking cut lines with the screen's ellipsis.
-func fitBlockE(s string, width, height int, ell string) string {
+// fitBlock makes a block exactly width x height: long lines cut (ell marks the cut), missing
+// lines blank.
+func fitBlock(s string, width, height int, ell string) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > height {
 		lines = lines[:height]
 	}
 	for i, l := range lines {
-		lines[i] = padLineE(l, width, ell)
+		lines[i] = padLine(l, width, ell)
 	}
 	for len(lines) < height {
 		lines = append(lines, spaces(width))
@@ -171,7 +169,7 @@ func (m Model) renderPanels(w, h int) string {
 	}
 	steps := renderSteps(m.styles, m.tr, m.steps(), sw)
 	ell := m.styles.G.Ellipsis
-	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlockE(steps, sw, h, ell), "  ", fitBlockE(m.renderRight(rightW, h), rightW, h, ell))
+	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h, ell), "  ", fitBlock(m.renderRight(rightW, h), rightW, h, ell))
 }
 
 // renderRight stacks the probe panel (when probing) over the guide (when on) and the error log,
