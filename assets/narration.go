@@ -3,6 +3,9 @@ package assets
 import (
 	"strings"
 	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/text/width"
 )
 
 // The guided demo's narration: for each step, a text said while it is about to happen
@@ -60,7 +63,32 @@ func parseNarration(s string) Text {
 	return Text{Short: oneLine(short), Long: oneLine(long)}
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine joins a form's lines with a space, but not between two Chinese characters, which are
+// written without spaces.
+func oneLine(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			last, _ := utf8.DecodeLastRuneInString(b.String())
+			first, _ := utf8.DecodeRuneInString(line)
+			if !wide(last) || !wide(first) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// wide tells whether a rune is a Chinese character or full-width punctuation.
+func wide(r rune) bool {
+	k := width.LookupRune(r).Kind()
+	return k == width.EastAsianWide || k == width.EastAsianFullwidth
+}
 
 // NarrationIn returns the narration of a key (install.before, old-draining, …) in a language
 // (en or zh-CN); ok is false when there is none.

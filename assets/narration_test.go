@@ -55,7 +55,7 @@ func checkNarration(t *testing.T, lang, name string, text Text) {
 		return
 	}
 	for _, s := range []string{text.Short, text.Long} {
-		if strings.Contains(s, "\n") || strings.Contains(s, "  ") {
+		if strings.Contains(s, "\n") || strings.Contains(s, "  ") || strings.Contains(s, "， ") || strings.Contains(s, "。 ") {
 			t.Errorf("%s %s: line breaks or double spaces left in %q", lang, name, s)
 		}
 		// The Chinese screen draws no glyph whose width terminals disagree on.

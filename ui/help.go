@@ -71,18 +71,24 @@ func (m Model) helpEntries() []helpEntry {
 func (m Model) helpLines(width int) []string {
 	s, t := m.styles, m.tr
 	lines := []string{s.PanelTitle.Render(t.T("KEYS")) + s.Muted.Render("  "+t.T("dimmed: not now, and why"))}
+	// On a narrow screen the keys take a short column, and a long key its own line.
 	keyW := 15
+	if width < 60 {
+		keyW = 4
+	}
 	for _, e := range m.helpEntries() {
 		kst, dst := s.KeyOn, s.DescOn
 		if !e.ok {
 			kst, dst = s.KeyOff, s.Muted
 		}
-		for i, l := range wrap(e.does, width-keyW) {
-			k := ""
-			if i == 0 {
-				k = e.keys
-			}
+		k := e.keys
+		if cellWidth(k) >= keyW {
+			lines = append(lines, kst.Render(k))
+			k = ""
+		}
+		for _, l := range wrap(e.does, width-keyW) {
 			lines = append(lines, kst.Render(fitE(k, keyW, s.G.Ellipsis))+dst.Render(l))
+			k = ""
 		}
 		if e.why == "" {
 			continue
@@ -92,8 +98,9 @@ func (m Model) helpLines(width int) []string {
 		if e.ok {
 			prefix, st = "", s.Warning
 		}
-		for _, l := range wrap(prefix+e.why, width-keyW-2) {
-			lines = append(lines, spaces(keyW+2)+st.Render(l))
+		indent := keyW + 2
+		for _, l := range wrap(prefix+e.why, width-indent) {
+			lines = append(lines, spaces(indent)+st.Render(l))
 		}
 	}
 	return lines
