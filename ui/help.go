@@ -40,13 +40,20 @@ func (m Model) helpEntries() []helpEntry {
 		}
 		es = append(es, e)
 	}
-	es = append(es, helpEntry{keys: "y / n, esc", does: t.T("confirm / cancel a dialog; No is the default, any other key cancels"),
-		ok: m.mode == modeConfirm, why: t.T("only while a dialog is open")})
+	// why is said of a key that does not work now.
+	unless := func(e helpEntry, why string) helpEntry {
+		if !e.ok {
+			e.why = why
+		}
+		return e
+	}
+	es = append(es, unless(helpEntry{keys: "y / n, esc", does: t.T("confirm / cancel a dialog; No is the default, any other key cancels"),
+		ok: m.mode == modeConfirm}, t.T("only while a dialog is open")))
 	demoOnly := t.T("only in the demo (hotdeploy demo)")
-	es = append(es, helpEntry{keys: "l", does: t.T("hold one slow download on the old generation; l again releases it"),
-		ok: m.deps.Hold != nil && !m.opts.ReadOnly, why: demoOnly})
-	es = append(es, helpEntry{keys: "g", does: t.T("show or hide the guide: what was just done and what comes next"),
-		ok: m.deps.Narration != nil, why: demoOnly})
+	es = append(es, unless(helpEntry{keys: "l", does: t.T("hold one slow download on the old generation; l again releases it"),
+		ok: m.deps.Hold != nil && !m.opts.ReadOnly}, demoOnly))
+	es = append(es, unless(helpEntry{keys: "g", does: t.T("show or hide the guide: what was just done and what comes next"),
+		ok: m.deps.Narration != nil}, demoOnly))
 	es = append(es, helpEntry{keys: "s", does: t.T("rescan the host for nginx masters now"), ok: true})
 	pick := helpEntry{keys: "p", does: t.T("pick another instance"), ok: m.keys.Pick.Enabled()}
 	switch {
