@@ -150,8 +150,13 @@ func (m Model) renderLower(w, h int) string {
 		return m.renderPanels(w, h)
 	}
 	sum := m.renderSummary(w)
-	if rest := h - len(sum) - 1; rest >= 6 {
+	rest := h - len(sum) - 1
+	switch {
+	case rest >= 6:
 		return strings.Join(sum, "\n") + "\n\n" + m.renderPanels(w, rest)
+	case rest >= 1:
+		s := m.styles
+		sum = append(sum, "", s.Muted.Render(cutWords(m.tr.T("esc closes the summary: the step list starts again under it"), w, s.G.Ellipsis)))
 	}
 	return strings.Join(sum, "\n")
 }
