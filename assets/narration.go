@@ -3,6 +3,7 @@ package assets
 import (
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
@@ -63,8 +64,8 @@ func parseNarration(s string) Text {
 	return Text{Short: oneLine(short), Long: oneLine(long)}
 }
 
-// oneLine joins a form's lines with a space, but not between two Chinese characters, which are
-// written without spaces.
+// oneLine joins a form's lines with a space, but not where Chinese text, written without
+// spaces, continues (joinsTight).
 func oneLine(s string) string {
 	var b strings.Builder
 	for _, line := range strings.Split(s, "\n") {
@@ -75,13 +76,19 @@ func oneLine(s string) string {
 		if b.Len() > 0 {
 			last, _ := utf8.DecodeLastRuneInString(b.String())
 			first, _ := utf8.DecodeRuneInString(line)
-			if !wide(last) || !wide(first) {
+			if !joinsTight(last, first) {
 				b.WriteByte(' ')
 			}
 		}
 		b.WriteString(line)
 	}
 	return b.String()
+}
+
+// joinsTight tells whether two lines meet without a space: between Chinese characters, and
+// after or before full-width punctuation.
+func joinsTight(last, first rune) bool {
+	return (wide(last) && (wide(first) || unicode.IsPunct(last))) || (wide(first) && unicode.IsPunct(first))
 }
 
 // wide tells whether a rune is a Chinese character or full-width punctuation.
