@@ -12,12 +12,6 @@ var (
 	demoLangs     = []string{"en", "zh-CN"}
 )
 
-// TODOLeadDemoScenario and TODOLeadDemoLang hold what `demo --scenario` and `--lang` asked for.
-// TODO(lead): ui.DemoOptions has no Scenario or Lang field yet. When issue 16 adds them, set
-// them from these in demoCmd and delete unsupportedDemo; until then a value the demo cannot
-// honour is refused instead of silently ignored.
-var TODOLeadDemoScenario, TODOLeadDemoLang string
-
 func (a *app) demoCmd() *cobra.Command {
 	o := ui.DemoOptions{Port: 8080}
 	scenario, lang := "none", ""
@@ -30,9 +24,15 @@ Nothing outside the sandbox is touched; quitting stops the sandbox.`,
 		Example: "  hotdeploy demo --port 8081",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			TODOLeadDemoScenario, TODOLeadDemoLang = scenario, lang
-			if err := unsupportedDemo(scenario, lang); err != nil {
-				return err
+			if scenario != "none" {
+				o.Scenario = scenario
+			}
+			if lang != "" {
+				l, err := ui.ParseLang(lang)
+				if err != nil {
+					return badInputf("--lang %s: want en or zh-CN", lang)
+				}
+				o.Lang = l
 			}
 			return ui.Demo(o)
 		},
@@ -49,13 +49,3 @@ Nothing outside the sandbox is touched; quitting stops the sandbox.`,
 	return cmd
 }
 
-// unsupportedDemo refuses what the demo cannot do yet (see TODOLeadDemoScenario).
-func unsupportedDemo(scenario, lang string) error {
-	switch {
-	case scenario != "none":
-		return badInputf("--scenario %s is not yet supported: run hotdeploy demo without it", scenario)
-	case lang == "zh-CN":
-		return badInputf("--lang zh-CN is not yet supported: the screen is in English for now")
-	}
-	return nil
-}

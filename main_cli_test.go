@@ -108,7 +108,6 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"demo", "--port", "70000"}, "--port 70000 is not a port: want 1 to 65535, such as 8080"},
 		{[]string{"demo", "--lang", "fr"}, `--lang fr: want "en" or "zh-CN"`},
 		{[]string{"demo", "--scenario", "meteor"}, `--scenario meteor: want "none", "broken-config", "crash-on-start" or "held-download"`},
-		{[]string{"demo", "--scenario", "broken-config"}, "--scenario broken-config is not yet supported"},
 		{[]string{"upgrade", "--new-binary", ""}, `--new-binary "": empty path`},
 		{[]string{"upgrade", "--probe="}, `--probe "": empty url`},
 		{[]string{"status", "extra"}, `unexpected argument "extra": hotdeploy status takes none`},

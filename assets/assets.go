@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every embedded file, by its name in this folder.
 //
-//go:embed sandbox narration
+//go:embed sandbox narration i18n
 var FS embed.FS

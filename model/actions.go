@@ -59,10 +59,20 @@ type Verdict struct {
 	Allowed bool
 	Reason  string
 	Warning string
+	// Why and WarningWhy are Reason and Warning as codes with their arguments, for a screen in
+	// another language (reason.go).
+	Why, WarningWhy Reason
 }
 
 func refuse(a Action, format string, args ...any) Verdict {
-	return Verdict{Action: a, Reason: fmt.Sprintf(format, args...)}
+	why := because(format, args...)
+	return Verdict{Action: a, Reason: why.String(), Why: why}
+}
+
+// allowWarning is a verdict that allows an action with a warning.
+func allowWarning(a Action, format string, args ...any) Verdict {
+	why := because(format, args...)
+	return Verdict{Action: a, Allowed: true, Warning: why.String(), WarningWhy: why}
 }
 
 // Check decides one action for an instance in its current phase.
@@ -96,8 +106,7 @@ func Check(in Instance, ctx Context, a Action) Verdict {
 		return checkCommit(in, phase)
 	case ActRollback:
 		if phase == PhaseIdle && len(in.Orphans) > 0 {
-			return Verdict{Action: a, Allowed: true, Warning: fmt.Sprintf(
-				"%d processes of a dead master still run: the rollback ends them", len(in.Orphans))}
+			return allowWarning(a, "%d processes of a dead master still run: the rollback ends them", len(in.Orphans))
 		}
 		if phase == PhaseIdle {
 			return refuse(a, "no upgrade is running: there is no old master to go back to")
@@ -162,11 +171,10 @@ func checkCommit(in Instance, phase Phase) Verdict {
 	case PhaseNewStarting:
 		return refuse(a, "the new master%s is not serving yet: committing now could leave nothing serving", newPID(in))
 	case PhaseBothServing:
-		return Verdict{Action: a, Allowed: true, Warning: fmt.Sprintf(
-			"the old workers were not drained: %d of them stop now, and the new binary has not yet served alone",
-			in.Masters[0].ActiveWorkers())}
+		return allowWarning(a, "the old workers were not drained: %d of them stop now, and the new binary has not yet served alone",
+			in.Masters[0].ActiveWorkers())
 	case PhaseOldDraining:
-		return Verdict{Action: a, Allowed: true, Warning: "the old master exits once its draining workers finish"}
+		return allowWarning(a, "the old master exits once its draining workers finish")
 	}
 	return Verdict{Action: a, Allowed: true}
 }

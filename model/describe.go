@@ -1,7 +1,5 @@
 package model
 
-import "fmt"
-
 // Plan is what an action will do, in words, for a confirmation dialog or a headless event.
 type Plan struct {
 	Action Action
@@ -12,6 +10,21 @@ type Plan struct {
 	// Effect says what nginx does next; Irreversible what cannot be undone afterwards.
 	Effect       string
 	Irreversible string
+	// EffectWhy and IrreversibleWhy are the same sentences as codes with their arguments, for a
+	// screen in another language (reason.go).
+	EffectWhy, IrreversibleWhy Reason
+}
+
+// effect sets what the action does next, in English and as a Reason.
+func (p *Plan) effect(format string, args ...any) {
+	p.EffectWhy = because(format, args...)
+	p.Effect = p.EffectWhy.String()
+}
+
+// irreversible sets what cannot be undone afterwards.
+func (p *Plan) irreversible(format string, args ...any) {
+	p.IrreversibleWhy = because(format, args...)
+	p.Irreversible = p.IrreversibleWhy.String()
 }
 
 // Describe explains an action on an instance in its current state. candidate is the file the
@@ -29,22 +42,23 @@ func Describe(in Instance, a Action, candidate string) Plan {
 	}
 	switch a {
 	case ActInstall:
-		p.Effect = fmt.Sprintf("%s is copied to %s.old, then %s is put in place atomically. "+
+		p.effect("%s is copied to %s.old, then %s is put in place atomically. "+
 			"Running processes are not touched.", in.Binary, in.Binary, candidate)
 	case ActTest:
-		p.Effect = fmt.Sprintf("runs %s -t with the master's own -p/-c/-g; nothing is signalled.", testBinary(in, candidate))
+		p.effect("runs %s -t with the master's own -p/-c/-g; nothing is signalled.", testBinary(in, candidate))
 	case ActUpgrade:
-		p.Effect = fmt.Sprintf("nginx renames %s to %s.oldbin and starts %s as a new master beside pid %d; "+
+		p.effect("nginx renames %s to %s.oldbin and starts %s as a new master beside pid %d; "+
 			"both generations accept connections until the old workers are drained.", pidFile, pidFile, in.Binary, old.PID)
 	case ActDrain:
-		p.Effect = fmt.Sprintf("the old master %d tells its %d workers to finish their requests and exit; "+
+		p.effect("the old master %d tells its %d workers to finish their requests and exit; "+
 			"it keeps its listening sockets, so rollback stays possible.", old.PID, old.ActiveWorkers())
 	case ActCommit:
-		p.Effect = fmt.Sprintf("the old master %d exits once its children are gone and removes %s.oldbin; "+
+		p.effect("the old master %d exits once its children are gone and removes %s.oldbin; "+
 			"the new master serves alone.", old.PID, pidFile)
-		p.Irreversible = "after this there is no old master to roll back to: going back means another upgrade"
+		p.irreversible("after this there is no old master to roll back to: going back means another upgrade")
 		if DerivePhase(in) == PhaseBothServing {
-			p.Irreversible += "; the old workers were not drained first"
+			p.irreversible("after this there is no old master to roll back to: going back means another upgrade; " +
+				"the old workers were not drained first")
 		}
 	case ActRollback:
 		p = describeRollback(in, p)
@@ -62,21 +76,21 @@ func testBinary(in Instance, candidate string) string {
 func describeRollback(in Instance, p Plan) Plan {
 	old, nw := in.Masters[0], in.New()
 	if nw == nil {
-		p.Effect = "there is no new master to stop."
+		p.effect("there is no new master to stop.")
 		return p
 	}
 	if NeedsHUP(old) {
 		p.Signal = "SIGHUP"
-		p.Effect = fmt.Sprintf("the old master %d starts its workers again (without re-reading the config), "+
+		p.effect("the old master %d starts its workers again (without re-reading the config), "+
 			"then the new master %d gets SIGQUIT (SIGTERM if it lingers) and the backed-up binary is restored.",
 			old.PID, nw.PID)
 	} else {
 		p.Signal = "SIGQUIT"
 		p.Target = nw.Process
-		p.Effect = fmt.Sprintf("the old master %d still has accepting workers, so it gets no SIGHUP; the new master %d "+
+		p.effect("the old master %d still has accepting workers, so it gets no SIGHUP; the new master %d "+
 			"gets SIGQUIT (SIGTERM if it lingers) and the backed-up binary is restored.", old.PID, nw.PID)
 	}
-	p.Irreversible = fmt.Sprintf("requests in flight on the new master %d finish, but its workers stop taking new ones", nw.PID)
+	p.irreversible("requests in flight on the new master %d finish, but its workers stop taking new ones", nw.PID)
 	return p
 }
 

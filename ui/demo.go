@@ -13,7 +13,14 @@ import (
 
 // Demo runs the dashboard on a sandbox nginx with a candidate binary staged and pre-filled, and
 // stops the sandbox when the dashboard ends, however it ends.
+//
+// A scenario (DemoOptions.Scenario) sets the sandbox up to fail one way, for trainers; the guide
+// says which, in the screen's language.
 func Demo(o DemoOptions) (err error) {
+	scenario, err := ParseScenario(o.Scenario)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	sb, err := sandbox.StartSandbox(sandbox.SandboxOptions{Port: o.Port, Keep: o.Keep})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -27,6 +34,9 @@ func Demo(o DemoOptions) (err error) {
 		}
 	}()
 	candidate, err := stageCandidate(sb)
+	if err == nil {
+		candidate, err = prepareScenario(scenario, sb, candidate)
+	}
 	if err != nil {
 		return err
 	}
@@ -36,7 +46,10 @@ func Demo(o DemoOptions) (err error) {
 		Interval:  defaultInterval,
 		AuditLog:  filepath.Join(sb.Prefix, "logs", "audit.log"),
 		Probe:     sb.URL,
+		Lang:      o.Lang,
 		demo:      true,
+		scenario:  scenario,
+		restage:   func() error { return appendMarker(candidate) },
 	})
 }
 
@@ -66,5 +79,8 @@ func appendMarker(path string) error {
 		return err
 	}
 	_, err = fmt.Fprintf(f, "\nhotdeploy demo candidate %d\n", time.Now().UnixNano())
-	return errors.Join(err, f.Close())
+	return closeJoin(f, err)
 }
+
+// closeJoin closes a file written to and joins its error to the write's.
+func closeJoin(f *os.File, err error) error { return errors.Join(err, f.Close()) }

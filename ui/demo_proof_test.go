@@ -17,9 +17,17 @@ import (
 // returns a rig pointing at that sandbox.
 func openDemo(t *testing.T) (*tmuxSession, *dashboardRig) {
 	t.Helper()
+	return openDemoSized(t, 120, 40)
+}
+
+// openDemoSized is openDemo on a terminal of width x height, in English.
+func openDemoSized(t *testing.T, width, height int, extra ...string) (*tmuxSession, *dashboardRig) {
+	t.Helper()
 	tmp := t.TempDir()
 	r := &dashboardRig{bin: buildBinary(t), sc: inspect.NewScanner()}
-	s := startTmux(t, 120, 40, "env", "NO_COLOR=1", "TMPDIR="+tmp, r.bin, "demo", "--port", fmt.Sprint(freePort(t)))
+	argv := append([]string{"env", "NO_COLOR=1", "LANG=C", "LC_ALL=", "LC_MESSAGES=", "TMPDIR=" + tmp, r.bin,
+		"demo", "--port", fmt.Sprint(freePort(t))}, extra...)
+	s := startTmux(t, width, height, argv...)
 	s.waitText(screenWait, "[ IDLE ]", "PROBE ok")
 	found, _ := filepath.Glob(filepath.Join(tmp, "hotdeploy-sandbox-*", "logs", "nginx.pid"))
 	if len(found) != 1 {
@@ -116,7 +124,7 @@ func TestTmuxDemoProbeUpgradeCommitAndRollback(t *testing.T) {
 	s.keys("c")
 	s.waitText(screenWait, fmt.Sprintf("SIGQUIT to pid %d", first))
 	s.keys("y")
-	s.waitDone("commit     QUIT")
+	s.waitEnded("upgrade committed")
 	in = r.waitPhase(t, in, "committed", func(in model.Instance) bool { return len(in.Masters) == 1 && in.Masters[0].PID == second })
 	s.waitText(screenWait, fmt.Sprintf("%d (exited)", first))
 	waitServed(t, s, second, served[second])
@@ -133,7 +141,7 @@ func TestTmuxDemoProbeUpgradeCommitAndRollback(t *testing.T) {
 	s.keys("r")
 	s.waitText(screenWait, fmt.Sprintf("SIGHUP to pid %d", second))
 	s.keys("y")
-	s.waitDone("roll back")
+	s.waitEnded("upgrade rolled back")
 	r.waitPhase(t, in, "rolled back", func(in model.Instance) bool {
 		return len(in.Masters) == 1 && in.Masters[0].PID == second && in.Masters[0].ActiveWorkers() > 0
 	})

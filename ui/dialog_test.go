@@ -214,7 +214,7 @@ func TestFailureShowsLogAndOffersRollback(t *testing.T) {
 	m, cmd := press(t, m, "w", "y")
 	m = update(t, m, run(cmd))
 	v := m.View()
-	for _, want := range []string{"drain failed: the new master 2000 exited", "!! 03:04:05 [emerg] 2000: bind()", "press r to roll back"} {
+	for _, want := range []string{"drain old workers failed: the new master 2000 exited", "!! 03:04:05 [emerg] 2000: bind()", "press r to roll back"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("failure view lacks %q:\n%s", want, v)
 		}

@@ -17,8 +17,14 @@ import (
 )
 
 // Every view test renders without colour, as a golden file and a person with NO_COLOR see it.
+// The screen's language follows the locale when no test names one: English, whatever the
+// machine running the tests is set to.
 func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES"} {
+		os.Unsetenv(v)
+	}
+	os.Setenv("LANG", "C")
 	os.Exit(m.Run())
 }
 

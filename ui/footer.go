@@ -1,14 +1,9 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/ansi"
-
-	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // footerStatusMax is how many lines a long message may take above the key hints.
@@ -18,150 +13,161 @@ const footerStatusMax = 3
 // refusal's reason is the point of pressing the key) and the key hints of the mode.
 func (m Model) renderFooter() string {
 	text, st := m.statusLine()
-	var lines []string
-	for _, l := range wrap(text, m.width) {
-		lines = append(lines, st.Render(padLine(l, m.width)))
+	g := m.styles.G
+	parts := wrap(text, m.width)
+	if n := m.statusRows(len(parts)); len(parts) > n {
+		rest := strings.Join(parts[n-1:], " ")
+		parts = append(parts[:n-1], cutWords(rest, m.width, g.Ellipsis))
 	}
-	if len(lines) > footerStatusMax {
-		lines = lines[:footerStatusMax]
-		lines[footerStatusMax-1] = st.Render(truncate(wrap(text, m.width)[footerStatusMax-1]+" …", m.width))
+	lines := make([]string, 0, len(parts)+1)
+	for _, l := range parts {
+		lines = append(lines, st.Render(padLine(l, m.width, g.Ellipsis)))
 	}
-	return strings.Join(append(lines, padLine(m.hints(), m.width)), "\n")
+	return strings.Join(append(lines, padLine(m.hints(), m.width, g.Ellipsis)), "\n")
+}
+
+// statusRows is how many lines the status line may take: a message up to three (two on a low
+// screen), the settings shown when there is none only one.
+func (m Model) statusRows(want int) int {
+	switch {
+	case m.flash == nil && m.busy == nil:
+		return 1
+	case m.height < 16:
+		return min(want, 2)
+	}
+	return min(want, footerStatusMax)
 }
 
 // statusLine is the last error or notice (cleared by the next key), else what is running, else
 // the settings; plain text and the style to draw it in.
 func (m Model) statusLine() (string, lipgloss.Style) {
-	s := m.styles
+	s, t := m.styles, m.tr
 	switch {
 	case m.flash != nil && m.flash.isErr:
 		return m.flash.text, s.ErrorLine
 	case m.flash != nil:
 		return m.flash.text, s.InfoLine
 	case m.busy != nil:
-		r := m.record.rec(m.busy.action)
 		el := ""
-		if r != nil {
+		if r := m.record.rec(m.busy.action); r != nil {
 			el = " " + seconds(m.now.Sub(r.start))
 		}
-		return fmt.Sprintf("%s running%s: wait for it; the view keeps refreshing", m.busy.action.Title(), el), s.Warning
+		return t.T("%s running%s: wait for it; the view keeps refreshing", m.title(m.busy.action), el), s.Warning
 	}
-	parts := []string{fmt.Sprintf("refresh %s", m.opts.Interval)}
+	parts := []string{t.T("refresh %s", m.opts.Interval)}
 	if m.opts.ReadOnly {
-		parts = append(parts, "read-only: actions hidden")
+		parts = append(parts, t.T("read-only: actions hidden"))
 	} else if m.deps.Actor == nil && m.deps.ActorErr != "" {
 		parts = append(parts, m.deps.ActorErr)
 	}
 	if m.candidate != "" && !m.opts.ReadOnly {
-		parts = append(parts, "candidate "+m.candidate)
+		parts = append(parts, t.T("candidate %s", m.candidate))
 	}
 	parts = append(parts, m.notes...)
-	return strings.Join(parts, " · "), s.Muted
+	return strings.Join(parts, s.G.Sep), s.Muted
 }
 
-// hints renders the keys of the current mode. In the normal mode the action keys that are not
-// allowed now stay visible but dimmed (in parentheses without colour); pressing one says why.
+// hint is one key of the footer.
+type hint struct {
+	key, desc, short string
+	off, extra       bool
+}
+
+// hints renders the keys of the current mode in one line.
 func (m Model) hints() string {
-	k := m.keys
+	t := m.tr
+	var hs []hint
 	switch m.mode {
 	case modeConfirm:
-		return m.help.ShortHelpView([]key.Binding{k.Confirm, k.Cancel})
+		yes := hint{key: "y", desc: t.T("yes")}
+		if m.dialog != nil {
+			yes.desc = m.dialog.yesText(t)
+			yes.off = !m.dialogFits(m.dialog) || m.dialog.stale != ""
+		}
+		hs = []hint{yes, {key: "n/esc", desc: t.T("no, cancel")}}
 	case modeInput:
-		sel := k.Select
-		sel.SetHelp("enter", "use this path")
-		cl := k.Close
-		cl.SetHelp("esc", "cancel")
-		return m.help.ShortHelpView([]key.Binding{sel, cl})
+		hs = []hint{{key: "enter", desc: t.T("check this path")}, {key: "esc", desc: t.T("cancel")}}
 	case modePicker:
-		return m.help.ShortHelpView([]key.Binding{k.Up, k.Down, k.Select, k.Quit})
+		g := m.styles.G
+		hs = []hint{{key: g.Up + "/k", desc: t.T("up")}, {key: g.Down + "/j", desc: t.T("down")}, {key: "enter", desc: t.T("select")}, {key: "q", desc: t.T("quit")}}
 	case modeHelp:
-		cl := k.Close
-		cl.SetHelp("esc/?", "close help")
-		return m.help.ShortHelpView([]key.Binding{cl, k.Quit})
+		g := m.styles.G
+		hs = []hint{{key: g.Up + "/" + g.Down, desc: t.T("scroll")}, {key: "esc/?", desc: t.T("close help")}, {key: "q", desc: t.T("quit")}}
+	default:
+		hs = m.normalHints()
 	}
-	var line string
-	for terse := 0; terse <= 2; terse++ {
-		if line = m.actionHints(terse); ansi.StringWidth(line) <= m.width {
-			break
+	for level := 0; level <= 3; level++ {
+		if line, ok := m.hintLine(hs, level); ok {
+			return line
 		}
 	}
+	line, _ := m.hintLine(hs, 4)
 	return line
 }
 
-// actionHints renders the footer keys, tersely as the width requires: at terse 1 refused keys
-// show by their letter only, at 2 so do the keys besides the actions (and quit).
-func (m Model) actionHints(terse int) string {
-	s, k := m.styles, m.keys
-	var parts []string
+// normalHints are the footer keys of the normal mode: every action key, allowed or not (a refused
+// one is dimmed, and pressing it says why), then the demo's keys, rescan and the picker, then help
+// and quit.
+func (m Model) normalHints() []hint {
+	k, t := m.keys, m.tr
+	short := map[string]string{"u": t.T("start"), "w": t.T("drain")}
+	var hs []hint
 	for _, b := range k.ShortHelp() {
 		if !b.Enabled() {
 			continue
 		}
 		h := b.Help()
-		a, isAction := k.actionFor(b.Keys()[0])
-		if isAction && !m.verdict(a).Allowed {
-			text := h.Key
-			if terse == 0 {
-				text += " " + h.Desc
-			}
-			if s.Plain {
-				text = "(" + text + ")"
-			}
-			parts = append(parts, s.KeyOff.Render(text))
-			continue
+		x := hint{key: h.Key, desc: t.T(h.Desc), short: short[h.Key]}
+		if a, isAction := k.actionFor(b.Keys()[0]); isAction {
+			x.off = !m.verdict(a).Allowed
+		} else {
+			x.extra = b.Keys()[0] != "?" && b.Keys()[0] != "q"
 		}
-		if terse == 2 && !isAction && b.Keys()[0] != "q" {
-			parts = append(parts, s.KeyOn.Render(h.Key))
-			continue
+		if h.Key == "l" && m.held != nil {
+			x.desc = t.T("release")
 		}
-		parts = append(parts, s.KeyOn.Render(h.Key)+" "+s.DescOn.Render(h.Desc))
+		hs = append(hs, x)
 	}
-	return strings.Join(parts, "  ")
+	return hs
 }
 
-// renderFullHelp is the `?` screen: every key, and for each action whether it is allowed now and,
-// if not, why.
-func (m Model) renderFullHelp(width int) string {
+// hintLine lays the hints out in the footer's width, more tersely at each level: 1 leaves out
+// the keys the help and the panels name (l, g, s, p), 2 shortens two labels, 3 puts one space
+// between keys; at 4 what does not fit is cut, with an ellipsis.
+func (m Model) hintLine(hs []hint, level int) (string, bool) {
 	s := m.styles
-	var b strings.Builder
-	b.WriteString(s.PanelTitle.Render("KEYS"))
-	for _, a := range model.Actions {
-		bind := m.keys.action(a)
-		if m.opts.ReadOnly {
-			break
+	sep := "  "
+	if level >= 3 {
+		sep = " "
+	}
+	var segs []seg
+	for _, h := range hs {
+		if h.extra && level >= 1 {
+			continue
 		}
-		v := m.verdict(a)
-		state := s.InfoLine.Render("allowed now")
+		desc := h.desc
+		if level >= 2 && h.short != "" {
+			desc = h.short
+		}
+		text := h.key + " " + desc
 		switch {
-		case !v.Allowed:
-			state = s.Muted.Render("not now: " + v.Reason)
-		case v.Warning != "":
-			state = s.Warning.Render("allowed, but: " + v.Warning)
+		case h.off && s.Plain:
+			segs = append(segs, seg{text: "(" + text + ")", st: s.KeyOff})
+		case h.off:
+			segs = append(segs, seg{text: text, st: s.KeyOff})
+		default:
+			segs = append(segs, seg{text: text, st: s.DescOn, bold: len(h.key)})
 		}
-		sig := a.Signal()
-		if sig == "" && a == model.ActRollback {
-			sig = "HUP/QUIT"
+	}
+	total := 0
+	for i, sg := range segs {
+		if i > 0 {
+			total += len(sep)
 		}
-		line := s.KeyOn.Render(fit(bind.Help().Key, 2)) + fit(a.Title(), 19) + fit(sig, 9) + state
-		b.WriteString("\n" + truncate(line, width))
+		total += cellWidth(sg.text)
 	}
-	rows := [][2]string{
-		{"y", "confirm the dialog; n, esc or any other key cancels it (No is the default)"},
-		{"?", "this help; esc or ? closes it"},
-		{"p", "choose another instance (when several run)"},
-		{"q", "quit the dashboard; nginx is left as it is"},
+	if total > m.width && level < 4 {
+		return "", false
 	}
-	if m.deps.Hold != nil {
-		rows = append(rows, [2]string{"l", "hold a slow download on an old worker, to watch it drain; l again closes it"})
-	}
-	if m.deps.Narration != nil {
-		rows = append(rows, [2]string{"g", "show or hide the guide: what was just done and what comes next"})
-	}
-	for _, row := range rows {
-		b.WriteString("\n" + truncate(s.KeyOn.Render(fit(row[0], 2))+s.DescOn.Render(row[1]), width))
-	}
-	if m.opts.ReadOnly {
-		b.WriteString("\n" + s.Muted.Render("read-only: i t u w c r are hidden and do nothing"))
-	}
-	return b.String()
+	return fitSegs(segs, sep, m.width, s.G.Ellipsis), true
 }

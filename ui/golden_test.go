@@ -3,11 +3,13 @@ package ui
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
+	"golang.org/x/text/width"
 
 	"github.com/hotdeploy/hotdeploy/model"
 )
@@ -22,9 +24,81 @@ var sampleLog = []string{
 	"2026/01/02 03:03:20 [notice] 1000#1000: signal 28 (SIGWINCH) received from 4242",
 }
 
-// TestGolden renders whole screens through a real bubbletea program (teatest) at 80x24 and
-// 120x40 without colour, and compares them with testdata/TestGolden/*.golden. Regenerate with
-// `go test ./ui -run TestGolden -update` and read the diff before committing it.
+// goldenStates are the views the golden files hold, each reached by a script of the operator's
+// keys on a demo-like dashboard (probe, guide, held download).
+var goldenStates = []struct {
+	name string
+	run  func(s *script)
+}{
+	{"idle", func(s *script) {}},
+	{"both-serving-dialog", func(s *script) {
+		s.see(time.Second, installedInstance())
+		s.press(600*time.Millisecond, "u", "y")
+		s.see(2*time.Second, bothServingInstance())
+		s.press(0, "w")
+	}},
+	{"old-draining-held", func(s *script) { s.upgradeTo(false) }},
+	{"summary-after-commit", func(s *script) {
+		s.upgradeTo(true)
+		s.press(200*time.Millisecond, "c", "y")
+		s.see(time.Second, committedInstance())
+	}},
+	{"summary-after-rollback", func(s *script) {
+		s.upgradeTo(false)
+		s.press(900*time.Millisecond, "r", "y")
+		s.see(time.Second, rolledBackInstance())
+	}},
+}
+
+// TestGoldenViews renders each state in English and Chinese at 80x24 and 120x40 through a real
+// bubbletea program (teatest) without colour, and compares it with
+// testdata/TestGoldenViews/<lang>/<state>_<size>.golden. Regenerate with
+// `go test ./ui -run TestGoldenViews -update` and read the diff before committing it.
+func TestGoldenViews(t *testing.T) {
+	for _, lang := range Langs {
+		for _, st := range goldenStates {
+			for _, size := range [][2]int{{80, 24}, {120, 40}} {
+				t.Run(fmt.Sprintf("%s/%s_%dx%d", lang, st.name, size[0], size[1]), func(t *testing.T) {
+					s := newScript(t, lang, size[0], size[1], idleInstance())
+					st.run(s)
+					v := renderThroughProgram(t, s.m, size[0], size[1])
+					checkBounds(t, v, size[0], size[1])
+					if lang == LangChinese {
+						checkNoAmbiguous(t, v)
+					}
+					golden.RequireEqual(t, []byte(v))
+				})
+			}
+		}
+	}
+}
+
+// renderThroughProgram runs the model in a bubbletea program at a size and returns its last view.
+func renderThroughProgram(t *testing.T, m Model, w, h int) string {
+	t.Helper()
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
+	waitScreen(t, tm, "hotdeploy")
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	return tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model).View()
+}
+
+// checkNoAmbiguous fails on a rune whose width East Asian terminals disagree on: the Chinese
+// screen must look the same whatever width a terminal gives them.
+func checkNoAmbiguous(t *testing.T, v string) {
+	t.Helper()
+	for i, line := range strings.Split(v, "\n") {
+		for _, r := range line {
+			if width.LookupRune(r).Kind() == width.EastAsianAmbiguous {
+				t.Errorf("line %d has the ambiguous-width %q (U+%04X): %q", i, r, r, line)
+			}
+		}
+	}
+}
+
+// TestGolden renders the plain dashboard (no probe, no guide) through a real bubbletea program
+// at 80x24 and 120x40, compared with testdata/TestGolden/*.golden.
 func TestGolden(t *testing.T) {
 	cases := []struct {
 		name string

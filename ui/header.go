@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -13,11 +11,11 @@ import (
 
 // phaseHint says in a few words what the phase means for the operator.
 var phaseHint = map[model.Phase]string{
-	model.PhaseIdle:        "one master serves",
-	model.PhaseNewStarting: "new master starting",
-	model.PhaseBothServing: "old and new both serve",
-	model.PhaseOldDraining: "old workers draining",
-	model.PhaseOldDrained:  "old drained: commit or roll back",
+	model.PhaseIdle:        N("one master serves"),
+	model.PhaseNewStarting: N("new master starting"),
+	model.PhaseBothServing: N("old and new both serve"),
+	model.PhaseOldDraining: N("old workers draining"),
+	model.PhaseOldDrained:  N("old drained: commit or roll back"),
 }
 
 // phaseBadge is the phase, prominent: reversed colour, or brackets without colour.
@@ -37,12 +35,13 @@ type field struct {
 }
 
 // fieldLine joins fields with two spaces, shortening the longest paths from the left (the file
-// name matters more than the directories above it) until the line fits.
+// name matters more than the directories above it) until the line fits; what still does not fit
+// is left out whole.
 func fieldLine(s Styles, width int, fs []field) string {
 	total := func() int {
 		n := 2 * (len(fs) - 1)
 		for _, f := range fs {
-			n += utf8.RuneCountInString(f.label) + utf8.RuneCountInString(f.value)
+			n += cellWidth(f.label) + cellWidth(f.value)
 			if f.label != "" {
 				n++
 			}
@@ -56,73 +55,75 @@ func fieldLine(s Styles, width int, fs []field) string {
 				longest = i
 			}
 		}
-		if longest < 0 || utf8.RuneCountInString(fs[longest].value) <= 16 {
+		if longest < 0 || cellWidth(fs[longest].value) <= 16 {
 			break
 		}
-		n := utf8.RuneCountInString(fs[longest].value)
-		fs[longest].value = shortenPath(fs[longest].value, max(n-over, 16))
+		n := cellWidth(fs[longest].value)
+		fs[longest].value = shortenPath(fs[longest].value, max(n-over, 16), s.G.Ellipsis)
 	}
-	parts := make([]string, 0, len(fs))
+	segs := make([]seg, 0, len(fs))
 	for _, f := range fs {
-		p := f.style.Render(f.value)
 		if f.label != "" {
-			p = s.Label.Render(f.label) + " " + p
+			segs = append(segs, seg{text: f.label + " " + f.value, st: f.style, label: len(f.label), lst: s.Label})
+			continue
 		}
-		parts = append(parts, p)
+		segs = append(segs, seg{text: f.value, st: f.style})
 	}
-	return padLine(strings.Join(parts, "  "), width)
+	return padLine(fitSegs(segs, "  ", width, s.G.Ellipsis), width, s.G.Ellipsis)
 }
 
-// shortenPath keeps the end of a path in n runes, cut at a directory boundary when one is near:
-// "/tmp/x/conf/nginx.conf" becomes "…/conf/nginx.conf".
-func shortenPath(p string, n int) string {
+// shortenPath keeps the end of a path in n cells, cut at a directory boundary when one is near:
+// "/tmp/x/conf/nginx.conf" becomes "…/conf/nginx.conf", ell marking the cut.
+func shortenPath(p string, n int, ell string) string {
 	r := []rune(p)
-	if len(r) <= n {
+	if len(r) <= n || n < 2 {
 		return p
 	}
 	tail := string(r[len(r)-n+1:])
 	if i := strings.IndexByte(tail, '/'); i > 0 && len(tail)-i >= n/2 {
 		tail = tail[i:]
 	}
-	return "…" + tail
+	return ell + tail
 }
 
 // renderHeader is the phase, the instance's files, and the binary with its version.
-func renderHeader(s Styles, in model.Instance, width int) string {
+func renderHeader(s Styles, t translator, in model.Instance, width int) string {
 	badge := phaseBadge(s, in.Phase)
-	left := s.Title.Render("hotdeploy") + "  " + s.Muted.Render(in.Family+" · "+phaseHint[in.Phase])
+	sep := s.G.Sep
+	left := fitSegs([]seg{{text: "hotdeploy", st: s.Title}, {text: "  " + in.Family + sep + t.T(phaseHint[in.Phase]), st: s.Muted}},
+		"", width-ansi.StringWidth(badge)-1, s.G.Ellipsis)
 	room := width - ansi.StringWidth(badge) - 1
-	line1 := padLine(left, room) + " " + badge
+	line1 := padLine(left, room, s.G.Ellipsis) + " " + badge
 
 	running := ""
 	switch len(in.Masters) {
 	case 1:
-		running = "runs " + shortVersion(in.Masters[0].Version)
+		running = t.T("runs %s", shortVersion(in.Masters[0].Version))
 	case 2:
-		running = "old " + shortVersion(in.Masters[0].Version) + " · new " + shortVersion(in.Masters[1].Version)
+		running = t.T("old %s", shortVersion(in.Masters[0].Version)) + sep + t.T("new %s", shortVersion(in.Masters[1].Version))
 	}
-	onDisk := field{value: "on disk: the running file", style: s.Muted}
+	onDisk := field{value: t.T("on disk: the running file"), style: s.Muted}
 	switch {
 	case in.BinarySameBytes:
-		onDisk = field{value: "on disk: a copy of the running build", style: s.Muted}
+		onDisk = field{value: t.T("on disk: the running build"), style: s.Muted}
 	case in.BinaryDiffers:
-		onDisk = field{value: "on disk: new file " + shortVersion(in.BinaryVersion), style: s.Warning}
+		onDisk = field{value: t.T("on disk: new file %s", shortVersion(in.BinaryVersion)), style: s.Warning}
 	case len(in.Hidden) > 0:
-		onDisk = field{value: "on disk: unknown (not root)", style: s.Muted}
+		onDisk = field{value: t.T("on disk: unknown (not root)"), style: s.Muted}
 	}
 	line2 := fieldLine(s, width, []field{
-		{label: "pid file", value: orDash(in.PidFile), path: true, style: s.Value},
-		{label: "conf", value: orDash(in.Conf), path: true, style: s.Value},
-		{label: "error log", value: orDash(in.ErrorLog), path: true, style: s.Value},
+		{label: t.T("pid file"), value: orDash(in.PidFile), path: true, style: s.Value},
+		{label: t.T("conf"), value: orDash(in.Conf), path: true, style: s.Value},
+		{label: t.T("error log"), value: orDash(in.ErrorLog), path: true, style: s.Value},
 	})
 	line3 := fieldLine(s, width, []field{
-		{label: "binary", value: orDash(in.Binary), path: true, style: s.Value},
+		{label: t.T("binary"), value: orDash(in.Binary), path: true, style: s.Value},
 		{value: running, style: s.Value},
 		onDisk,
 	})
 	lines := []string{line1, line2, line3}
 	if len(in.Hidden) > 0 {
-		for _, l := range wrap(hiddenText(in.Hidden), width) {
+		for _, l := range wrap(hiddenText(t, in.Hidden), width) {
 			lines = append(lines, s.Banner.Render(l))
 		}
 	}
@@ -138,7 +139,7 @@ func shortVersion(v string) string {
 }
 
 // hiddenText explains what permissions hide, and that acting needs root.
-func hiddenText(hidden []string) string {
-	return fmt.Sprintf("not root: cannot read %s, so the binary, its version or paths may be missing; "+
+func hiddenText(t translator, hidden []string) string {
+	return t.T("not root: cannot read %s, so the binary, its version or paths may be missing; "+
 		"actions need root (sudo hotdeploy)", strings.Join(hidden, ", "))
 }

@@ -2,7 +2,7 @@ package ui
 
 import (
 	"context"
-	"fmt"
+	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -42,18 +42,18 @@ type releasedMsg struct{}
 func (m Model) onHold() (Model, tea.Cmd) {
 	switch {
 	case m.deps.Hold == nil:
-		m.flash = &flash{text: "l works in the demo only: it holds a slow download open on the sandbox", isErr: true}
+		m.flash = &flash{text: m.tr.T("l works in the demo only: it holds a slow download open on the sandbox"), isErr: true}
 		return m, nil
 	case m.holding:
-		m.flash = &flash{text: "opening the held download…"}
+		m.flash = &flash{text: m.tr.T("opening the held download") + m.styles.G.Ellipsis}
 		return m, nil
 	case m.held != nil:
 		h := m.held
 		m.held, m.heldInfo = nil, heldState{}
-		m.flash = &flash{text: fmt.Sprintf("closing the download held on worker %d", h.WorkerPID())}
+		m.flash = &flash{text: m.tr.T("released: the download held on worker %d is closed", h.WorkerPID())}
 		return m, func() tea.Msg { h.Close(); return releasedMsg{} }
 	case !m.hasInst:
-		m.flash = &flash{text: "no nginx master is running", isErr: true}
+		m.flash = &flash{text: m.tr.T("no nginx master is running"), isErr: true}
 		return m, nil
 	}
 	old := m.inst.Masters[0]
@@ -64,7 +64,7 @@ func (m Model) onHold() (Model, tea.Cmd) {
 		}
 	}
 	if len(want) == 0 {
-		m.flash = &flash{text: fmt.Sprintf("master %d has no accepting worker to hold a download on", old.PID), isErr: true}
+		m.flash = &flash{text: m.tr.T("master %d has no accepting worker to hold a download on", old.PID), isErr: true}
 		return m, nil
 	}
 	m.holding = true
@@ -83,7 +83,7 @@ func (m Model) onHeld(msg heldMsg) Model {
 	}
 	m.held = msg.h
 	m.heldInfo = heldState{pid: msg.h.WorkerPID()}
-	m.flash = &flash{text: fmt.Sprintf("a slow download is held on worker %d: drain the old workers and watch it stay", msg.h.WorkerPID())}
+	m.flash = &flash{text: m.tr.T("a slow download is held on worker %d: drain the old workers and watch it stay; l again releases it", msg.h.WorkerPID())}
 	return m
 }
 
@@ -101,24 +101,42 @@ func readHeld(h Holder) heldState {
 	return st
 }
 
-// heldLine describes the held download for the probe panel.
-func (m Model) heldLine() string {
-	s := m.styles
+// heldLines describe the held download for the probe panel, and that l again releases it; the
+// line wraps once rather than lose either. compact says it in one short line.
+func (m Model) heldLines(width int, compact bool) []string {
+	s, t, g := m.styles, m.tr, m.styles.G
+	text, st := "", s.Muted
 	switch {
 	case m.deps.Hold == nil:
-		return ""
+		return nil
 	case m.held == nil:
-		return s.Muted.Render("l holds a slow download on the old generation")
+		text = t.T("l holds a slow download; l again releases it")
 	case m.heldInfo.done:
-		return s.Muted.Render(fmt.Sprintf("held download ended on worker %d, %s read", m.heldInfo.pid, bytesHuman(uint64(m.heldInfo.bytes))))
-	}
-	where := "exited"
-	if p, ok := m.inst.Find(m.heldInfo.pid); ok {
-		where = genLabel(p.Generation)
-		if p.ShuttingDown {
-			where += ", draining " + inspect.Uptime(m.now, p.DrainingSince)
+		text = t.T("held download ended on worker %d, %s read", m.heldInfo.pid, bytesHuman(uint64(m.heldInfo.bytes)))
+	default:
+		where := t.T("exited")
+		if p, ok := m.inst.Find(m.heldInfo.pid); ok {
+			where = genLabel(t, p.Generation)
+			if p.ShuttingDown {
+				where = t.list([]string{where, t.T("draining %s", inspect.Uptime(m.now, p.DrainingSince))})
+			}
 		}
+		text = t.T("held: worker %d (%s) %s read; l again releases it",
+			m.heldInfo.pid, where, bytesHuman(uint64(m.heldInfo.bytes)))
+		if compact {
+			if p, ok := m.inst.Find(m.heldInfo.pid); ok && p.ShuttingDown {
+				where = t.T("draining %s", inspect.Uptime(m.now, p.DrainingSince))
+			}
+			text = t.T("held on %d (%s); l again releases", m.heldInfo.pid, where)
+		}
+		st = s.Warning
 	}
-	return s.Warning.Render(fmt.Sprintf("held: worker %d (%s) %s read · l closes",
-		m.heldInfo.pid, where, bytesHuman(uint64(m.heldInfo.bytes))))
+	lines := wrap(text, width)
+	if len(lines) > 2 {
+		lines = []string{lines[0], cutWords(strings.Join(lines[1:], " "), width, g.Ellipsis)}
+	}
+	for i := range lines {
+		lines[i] = st.Render(lines[i])
+	}
+	return lines
 }

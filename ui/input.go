@@ -17,9 +17,9 @@ type candidateMsg struct {
 	err  error
 }
 
-func newPathInput(s Styles) textinput.Model {
+func newPathInput(s Styles, t translator) textinput.Model {
 	ti := textinput.New()
-	ti.Prompt = "new nginx binary: "
+	ti.Prompt = t.T("new nginx binary: ")
 	ti.PromptStyle = s.Label
 	ti.Placeholder = "/path/to/new/nginx"
 	ti.CharLimit = 4096
@@ -41,12 +41,12 @@ func (m Model) updateInput(msg tea.Msg) (Model, tea.Cmd) {
 		case key.Matches(k, m.keys.Close):
 			m.mode = modeNormal
 			m.input.Blur()
-			m.flash = &flash{text: "install cancelled: nothing changed"}
+			m.flash = &flash{text: m.tr.T("install cancelled: nothing changed")}
 			return m, nil
 		case key.Matches(k, m.keys.Select):
 			path := strings.TrimSpace(m.input.Value())
 			if path == "" {
-				m.flash = &flash{text: "type the path of the new nginx binary, or esc", isErr: true}
+				m.flash = &flash{text: m.tr.T("type the path of the new nginx binary, or esc"), isErr: true}
 				return m, nil
 			}
 			return m, checkCandidateCmd(path)
@@ -75,7 +75,7 @@ func (m Model) onCandidate(msg candidateMsg) (Model, tea.Cmd) {
 	m.mode = modeNormal
 	v := m.verdict(model.ActInstall)
 	if !v.Allowed {
-		m.flash = &flash{text: v.Reason, isErr: true}
+		m.flash = &flash{text: m.why(v), isErr: true}
 		return m, nil
 	}
 	m.dialog, m.mode = newConfirm(m.inst, v, m.candidate), modeConfirm

@@ -6,7 +6,8 @@ import (
 	"github.com/hotdeploy/hotdeploy/model"
 )
 
-// KeyMap is every key of the dashboard (the contract in DESIGN.md).
+// KeyMap is every key of the dashboard (the contract in DESIGN.md). The help texts are English
+// formats of the catalogue; the footer and the help translate them where they draw them.
 type KeyMap struct {
 	Install, Test, Upgrade, Drain, Commit, Rollback key.Binding
 
@@ -16,29 +17,36 @@ type KeyMap struct {
 	Help, Quit      key.Binding
 	Hold, Narrate   key.Binding
 	Rescan          key.Binding
+	// The error log (and the help, while it is open) scrolls; End follows the tail again.
+	Older, Newer, PageUp, PageDown, Follow key.Binding
 }
 
 // DefaultKeyMap returns the dashboard's keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Install:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "install")),
-		Test:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test")),
-		Upgrade:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "start new")),
-		Drain:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "drain old")),
-		Commit:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "commit")),
-		Rollback: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
-		Confirm:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes, send it")),
-		Cancel:   key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no, cancel")),
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		Pick:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "instances"), key.WithDisabled()),
-		Select:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "select")),
-		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Hold:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "hold conn"), key.WithDisabled()),
-		Narrate:  key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "guide"), key.WithDisabled()),
-		Rescan:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "rescan the host")),
+		Install:  key.NewBinding(key.WithKeys("i"), key.WithHelp("i", N("install"))),
+		Test:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", N("test"))),
+		Upgrade:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", N("start new"))),
+		Drain:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", N("drain old"))),
+		Commit:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", N("commit"))),
+		Rollback: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", N("rollback"))),
+		Confirm:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", N("yes"))),
+		Cancel:   key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", N("no, cancel"))),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", N("up"))),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", N("down"))),
+		Pick:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", N("instances")), key.WithDisabled()),
+		Select:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", N("select"))),
+		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", N("close"))),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", N("help"))),
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", N("quit"))),
+		Hold:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", N("hold")), key.WithDisabled()),
+		Narrate:  key.NewBinding(key.WithKeys("g"), key.WithHelp("g", N("guide")), key.WithDisabled()),
+		Rescan:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", N("rescan"))),
+		Older:    key.NewBinding(key.WithKeys("["), key.WithHelp("[", N("older log"))),
+		Newer:    key.NewBinding(key.WithKeys("]"), key.WithHelp("]", N("newer log"))),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("PgUp", N("page up"))),
+		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("PgDn", N("page down"))),
+		Follow:   key.NewBinding(key.WithKeys("end"), key.WithHelp("End", N("follow the tail"))),
 	}
 }
 
@@ -72,9 +80,11 @@ func (k KeyMap) actionFor(pressed string) (model.Action, bool) {
 	return 0, false
 }
 
-// ShortHelp is the footer: the upgrade keys in the order they are used, then help and quit.
+// ShortHelp is the footer: the upgrade keys in the order they are used, then the demo's keys,
+// rescan and the picker, then help and quit.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback, k.Hold, k.Narrate, k.Pick, k.Help, k.Quit}
+	return []key.Binding{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback,
+		k.Hold, k.Narrate, k.Rescan, k.Pick, k.Help, k.Quit}
 }
 
 // FullHelp groups the keys for `?`.
@@ -82,6 +92,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Install, k.Test, k.Upgrade, k.Drain, k.Commit, k.Rollback},
 		{k.Confirm, k.Cancel},
-		{k.Hold, k.Narrate, k.Pick, k.Rescan, k.Up, k.Down, k.Select, k.Help, k.Quit},
+		{k.Hold, k.Narrate, k.Rescan, k.Pick, k.Older, k.Newer, k.PageUp, k.PageDown, k.Follow, k.Help, k.Quit},
 	}
 }

@@ -3,6 +3,9 @@ package ui
 import (
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
@@ -57,19 +60,47 @@ func isDigits(s string) bool {
 	return true
 }
 
-// renderLog draws the newest lines of the error log in width x height cells.
-func renderLog(s Styles, path string, lines []string, width, height int) string {
+// renderLog draws the error log in width x height cells: the newest lines, or, scrolled back
+// lines from the tail, the lines that end there.
+func renderLog(s Styles, t translator, path string, lines []string, back, width, height int) string {
 	var b strings.Builder
-	b.WriteString(truncate(s.PanelTitle.Render("ERROR LOG ")+s.Muted.Render(path), width))
+	head := t.T("ERROR LOG") + " "
+	scrolled := ""
+	if back > 0 {
+		scrolled = "  " + t.T("%s %d lines back, End follows", s.G.Up, back)
+	}
+	pathRoom := max(width-cellWidth(head)-cellWidth(scrolled), 16)
+	title := []seg{{text: head, st: s.PanelTitle}, {text: shortenPath(path, pathRoom, s.G.Ellipsis), st: s.Muted},
+		{text: scrolled, st: s.Warning}}
+	b.WriteString(fitSegs(title, "", width, s.G.Ellipsis))
 	room := height - 1
 	if len(lines) == 0 && room > 0 {
-		b.WriteString("\n" + s.Muted.Render(fit("(nothing new since the dashboard started)", width)))
+		b.WriteString("\n" + s.Muted.Render(fitE(t.T("(nothing new since the dashboard started)"), width, s.G.Ellipsis)))
 		return b.String()
 	}
+	lines = lines[:max(len(lines)-back, 0)]
 	for _, l := range wrapNewest(s, lines, width, room) {
 		b.WriteString("\n" + l)
 	}
 	return b.String()
+}
+
+// scrollLog moves the error log back from its tail or towards it; End follows the tail again.
+func (m *Model) scrollLog(msg tea.KeyMsg) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Older):
+		m.logBack += 3
+	case key.Matches(msg, k.Newer):
+		m.logBack -= 3
+	case key.Matches(msg, k.PageUp):
+		m.logBack += 10
+	case key.Matches(msg, k.PageDown):
+		m.logBack -= 10
+	case key.Matches(msg, k.Follow):
+		m.logBack = 0
+	}
+	m.logBack = max(min(m.logBack, len(m.log)-1), 0)
 }
 
 // wrapNewest wraps the newest log lines into at most room screen lines (continuations indented),
@@ -84,7 +115,7 @@ func wrapNewest(s Styles, lines []string, width, room int) []string {
 			break // a line is shown whole or not at all
 		}
 		for j := range parts {
-			parts[j] = render(fit(parts[j], width))
+			parts[j] = render(fitE(parts[j], width, s.G.Ellipsis))
 		}
 		out = append(out, parts)
 		used += len(parts)
@@ -111,19 +142,20 @@ func hangingWrap(text string, width int) []string {
 
 // renderOutput draws a result panel: the config test's output, or a failure with the error-log
 // lines nginx wrote and the way out.
-func renderOutput(s Styles, o *output, rollback bool, width, height int) string {
+func renderOutput(s Styles, t translator, o *output, rollback bool, width, height int) string {
 	var b strings.Builder
 	title := s.PanelTitle
 	if o.isErr {
 		title = s.ErrorLine
 	}
 	var body []string
-	for _, t := range wrap(o.title, width) {
-		body = append(body, title.Render(fit(t, width)))
+	for _, l := range wrap(o.title, width) {
+		body = append(body, title.Render(fitE(l, width, s.G.Ellipsis)))
 	}
-	tail := []string{s.Muted.Render(fit("esc closes this panel", width))}
+	tail := []string{s.Muted.Render(fitE(t.T("esc closes this panel"), width, s.G.Ellipsis))}
 	if o.isErr && rollback {
-		tail = []string{s.Warning.Render(fit("press r to roll back to the old binary · esc closes this panel", width))}
+		tail = []string{s.Warning.Render(fitE(cutWords(t.T("press r to roll back to the old binary")+s.G.Sep+
+			t.T("esc closes this panel"), width, s.G.Ellipsis), width, s.G.Ellipsis))}
 	}
 	short := make([]string, len(o.lines))
 	for i, l := range o.lines {

@@ -54,8 +54,11 @@ type Deps struct {
 	ProbeErr string
 	// Hold opens the demo's long-lived download (key l); nil outside the demo.
 	Hold HoldFunc
-	// Narration returns the guided demo's text for a key (see narration.go).
-	Narration func(key string) (string, bool)
+	// Narration returns the guided demo's text for a key in the screen's language (see
+	// guide.go); nil outside the demo.
+	Narration func(key string) (Narration, bool)
+	// AuditPath is where the audit log is written, for the summary after an upgrade ends.
+	AuditPath string
 }
 
 // Model is the root model: global keys and modes, then the panels.
@@ -64,6 +67,7 @@ type Model struct {
 	deps   Deps
 	keys   KeyMap
 	styles Styles
+	tr     translator
 	help   help.Model
 
 	width, height int
@@ -104,6 +108,19 @@ type Model struct {
 	heldInfo   heldState
 	holding    bool
 	narrate    bool
+
+	// logBack is how many error-log lines the pane is scrolled back from the tail (0: it follows
+	// the tail); helpTop is the first line of the help shown.
+	logBack int
+	helpTop int
+	// ended is the summary of the upgrade that ended last (commit or rollback), until the next
+	// step; the panel shows it while summaryOpen (esc closes it).
+	ended       *ending
+	summaryOpen bool
+	// scenario is the demo's failure scenario, for its narration ("" for none);
+	// scenarioStarted is set once what it does at the start was done.
+	scenario        string
+	scenarioStarted bool
 }
 
 // running is the step in progress: one at a time.
@@ -134,13 +151,14 @@ func New(opts Options, deps Deps, initial *model.Snapshot) Model {
 	if opts.Interval <= 0 {
 		opts.Interval = defaultInterval
 	}
+	lang := opts.Lang.orEnv()
 	m := Model{
-		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: DefaultStyles(),
-		help: help.New(), candidate: opts.NewBinary, width: 80, height: 24,
-		owners: traffic.WorkerOwners{}, narrate: opts.demo,
+		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: DefaultStyles().forLang(lang),
+		tr: newTranslator(lang), help: help.New(), candidate: opts.NewBinary, width: 80, height: 24,
+		owners: traffic.WorkerOwners{}, narrate: opts.demo, scenario: opts.scenario,
 	}
 	m.help.Styles = m.styles.Help
-	m.input = newPathInput(m.styles)
+	m.input = newPathInput(m.styles, m.tr)
 	m.now = deps.Clock.Now()
 	if initial != nil {
 		m.applyScan(*initial, nil)
@@ -161,24 +179,38 @@ func (m Model) Init() tea.Cmd {
 func (m Model) context() model.Context {
 	ctx := model.Context{ReadOnly: m.opts.ReadOnly, QuitSent: m.quitSent}
 	if m.busy != nil {
-		ctx.Busy = m.busy.action.Title()
+		ctx.Busy = m.title(m.busy.action) // it is said in a sentence of the screen's language
 	}
 	return ctx
 }
 
-// verdict decides one action on the instance shown.
+// verdict decides one action on the instance shown. Besides model's rules, u is refused while
+// the file on disk holds the very build that runs (a rollback restored it, or a copy was
+// installed): starting it would only restart the same code, and DESIGN.md has the dashboard say
+// "install a new build first" there.
 func (m Model) verdict(a model.Action) model.Verdict {
 	if !m.hasInst {
-		return model.Verdict{Action: a, Reason: "no nginx master is running"}
+		return refusal(a, N("no nginx master is running"))
 	}
 	v := model.Check(m.inst, m.context(), a)
+	if v.Allowed && a == model.ActUpgrade && m.inst.BinarySameBytes {
+		v = refusal(a, N("the file at %s holds the build already running: install a new build first (i)"), m.inst.Binary)
+	}
 	if v.Allowed && m.deps.Actor == nil {
 		v = model.Verdict{Action: a, Reason: m.deps.ActorErr}
 		if v.Reason == "" {
-			v.Reason = "actions are not available"
+			v = refusal(a, N("actions are not available"))
 		}
 	}
 	return v
+}
+
+// why is a verdict's reason in the screen's language.
+func (m Model) why(v model.Verdict) string {
+	if v.Reason == "" {
+		return ""
+	}
+	return m.reasonText(v)
 }
 
 // oldMasterLives tells whether a rollback target exists: an upgrade is under way.

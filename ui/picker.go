@@ -31,9 +31,9 @@ func (m Model) updatePicker(msg tea.KeyMsg) (Model, tea.Cmd) {
 
 // renderPicker lists the instances running on the host.
 func (m Model) renderPicker(width, height int) string {
-	s := m.styles
+	s, t := m.styles, m.tr
 	lines := []string{
-		s.PanelTitle.Render(fmt.Sprintf("%d nginx instances run on this host: pick one", len(m.instances))),
+		s.PanelTitle.Render(cutWords(t.T("%d nginx instances run on this host: pick one", len(m.instances)), width, s.G.Ellipsis)),
 		"",
 	}
 	for i, in := range m.instances {
@@ -46,8 +46,8 @@ func (m Model) renderPicker(width, height int) string {
 		for _, ms := range in.Masters {
 			pids = append(pids, fmt.Sprint(ms.PID))
 		}
-		text := fmt.Sprintf("%-14s master %-14s %s  %s", in.Phase, strings.Join(pids, ","), orDash(in.PidFile), orDash(in.Conf))
-		lines = append(lines, cursor+st.Render(truncate(text, width-2)))
+		text := fmt.Sprintf("%-14s %s %-14s %s  %s", in.Phase, t.T("master"), strings.Join(pids, ","), orDash(in.PidFile), orDash(in.Conf))
+		lines = append(lines, cursor+st.Render(cutWords(text, width-2, s.G.Ellipsis)))
 		if len(lines) >= height {
 			break
 		}

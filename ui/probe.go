@@ -16,9 +16,6 @@ type ProbeSource interface {
 	Stats() traffic.ProbeStats
 }
 
-// sparkBlocks draw requests per second, from a few to the most in the window.
-var sparkBlocks = []rune("▁▂▃▄▅▆▇█")
-
 // sparkline draws the newest seconds that fit in width: a block per second scaled to the
 // busiest second, and seconds with a failed request picked out (x without colour).
 func sparkline(s Styles, secs []traffic.ProbeSecond, width int) string {
@@ -36,36 +33,37 @@ func sparkline(s Styles, secs []traffic.ProbeSecond, width int) string {
 		most = max(most, e.OK+e.Failed)
 	}
 	var b strings.Builder
+	blocks := s.G.Spark
 	for _, e := range secs {
 		n := e.OK + e.Failed
 		switch {
 		case e.Failed > 0 && s.Plain:
-			b.WriteByte('x')
+			b.WriteString(s.G.SparkFail)
 		case e.Failed > 0:
-			b.WriteString(s.Danger.Render(string(sparkBlocks[len(sparkBlocks)-1])))
+			b.WriteString(s.Danger.Render(string(blocks[len(blocks)-1])))
 		case n == 0:
 			b.WriteByte(' ')
 		default:
-			b.WriteRune(sparkBlocks[(n*len(sparkBlocks)-1)/most])
+			b.WriteRune(blocks[(n*len(blocks)-1)/most])
 		}
 	}
 	return b.String()
 }
 
 // servedText says which masters answered the probe's requests, by generation.
-func servedText(in model.Instance, by map[int]int64) string {
+func servedText(t translator, sep string, in model.Instance, by map[int]int64) string {
 	label := func(pid int) string {
 		switch {
 		case pid == 0:
-			return "unknown"
+			return t.T("unknown")
 		case len(in.Masters) == 2 && pid == in.Masters[0].PID:
-			return fmt.Sprintf("old %d", pid)
+			return t.T("old %d", pid)
 		case len(in.Masters) == 2 && pid == in.Masters[1].PID:
-			return fmt.Sprintf("new %d", pid)
+			return t.T("new %d", pid)
 		case len(in.Masters) >= 1 && pid == in.Masters[0].PID:
 			return fmt.Sprint(pid)
 		}
-		return fmt.Sprintf("%d (exited)", pid)
+		return t.T("%d (exited)", pid)
 	}
 	// The masters of the instance first, old before new; then those that have exited.
 	order := make([]int, 0, len(by))
@@ -87,49 +85,77 @@ func servedText(in model.Instance, by map[int]int64) string {
 		parts = append(parts, fmt.Sprintf("%s %d", label(0), by[0]))
 	}
 	if len(parts) == 0 {
-		return "served by: no answer yet"
+		return t.T("served by: no answer yet")
 	}
-	return "served by master " + strings.Join(parts, " · ")
+	return t.T("served by master %s", strings.Join(parts, sep))
 }
 
 // renderProbe is the traffic panel: counts, latency, requests per second, which generation
-// served, failures by kind in red, and in the demo the held download.
-func (m Model) renderProbe(width int) []string {
-	s := m.styles
-	title := s.PanelTitle.Render("PROBE ")
+// served, failures by kind in red, and in the demo the held download. compact leaves out the
+// requests per second, for the guide: never the failures or who answered.
+func (m Model) renderProbe(width int, compact bool) []string {
+	s, t, g := m.styles, m.tr, m.styles.G
+	title := seg{text: t.T("PROBE") + " ", st: s.PanelTitle}
 	if m.deps.ProbeErr != "" {
-		return []string{truncate(title+s.ErrorLine.Render("off: "+m.deps.ProbeErr), width)}
+		// Why the probe is off is a failure to show whole: it wraps, up to three lines.
+		lines := wrap(title.text+t.T("off: %s", m.deps.ProbeErr), width)
+		if len(lines) > 3 {
+			lines = append(lines[:2], cutWords(strings.Join(lines[2:], " "), width, g.Ellipsis))
+		}
+		for i := range lines {
+			lines[i] = s.ErrorLine.Render(lines[i])
+		}
+		return lines
 	}
 	st := m.probeStats
 	if st == nil {
-		return []string{truncate(title+s.Muted.Render("starting…"), width)}
+		return []string{fitSegs([]seg{title, {text: t.T("starting") + g.Ellipsis, st: s.Muted}}, "", width, g.Ellipsis)}
 	}
-	counts := fmt.Sprintf("ok %d  failed %d", st.OK, st.Failed)
 	countStyle := s.InfoLine
 	if st.Failed > 0 {
 		countStyle = s.ErrorLine
 	}
-	lat := ""
+	// Each figure is shown whole or left out: a latency cut inside its unit would read as
+	// another number.
+	segs := []seg{title, {text: t.T("ok %d  failed %d", st.OK, st.Failed), st: countStyle}}
 	if st.OK > 0 {
-		lat = fmt.Sprintf("  p50 %s  p99 %s", roundLatency(st.P50), roundLatency(st.P99))
+		p50, p99 := seg{text: "  p50 " + roundLatency(st.P50), st: s.Value}, seg{text: "  p99 " + roundLatency(st.P99), st: s.Value}
+		if cellWidth(title.text+segs[1].text+p50.text+p99.text) > width {
+			p50.text = "" // the tail matters more than the median
+		}
+		segs = append(segs, p50, p99)
 	}
-	lines := []string{truncate(title+countStyle.Render(counts)+s.Value.Render(lat)+s.Muted.Render("  "+st.URL), width)}
+	segs = append(segs, seg{text: "  " + st.URL, st: s.Muted})
+	lines := []string{fitSegs(segs, "", width, g.Ellipsis)}
 	if st.Failed > 0 {
 		var kinds []string
 		for _, k := range traffic.FailureKinds {
 			if n := st.Failures[k]; n > 0 {
-				kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+				kinds = append(kinds, fmt.Sprintf("%s %d", t.T(k), n))
 			}
 		}
-		lines = append(lines, s.ErrorLine.Render(truncate(strings.Join(kinds, "  ")+": "+st.LastError, width)))
+		why := wrap(strings.Join(kinds, "  ")+": "+st.LastError, width)
+		if compact && len(why) > 1 {
+			why = []string{cutWords(strings.Join(why, " "), width, g.Ellipsis)}
+		}
+		for _, l := range why {
+			lines = append(lines, s.ErrorLine.Render(l))
+		}
 	}
-	lines = append(lines, s.Muted.Render("req/s ")+sparkline(s, st.PerSecond, width-6))
-	lines = append(lines, s.Value.Render(truncate(servedText(m.inst, m.owners.ServedBy(*st)), width)))
+	if !compact {
+		lines = append(lines, s.Muted.Render(t.T("req/s")+" ")+sparkline(s, st.PerSecond, width-cellWidth(t.T("req/s"))-1))
+	}
+	served := servedText(t, g.Sep, m.inst, m.owners.ServedBy(*st))
+	lines = append(lines, s.Value.Render(cutWords(served, width, g.Ellipsis)))
 	if st.Stopped != "" {
-		lines = append(lines, s.Warning.Render(truncate("probe stopped: "+st.Stopped, width)))
+		lines = append(lines, s.Warning.Render(cutWords(t.T("probe stopped: %s", st.Stopped), width, g.Ellipsis)))
 	}
-	if l := m.heldLine(); l != "" {
-		lines = append(lines, truncate(l, width))
+	if m.held != nil || !compact {
+		held := m.heldLines(width, compact)
+		if compact && len(held) > 1 {
+			held = held[:1]
+		}
+		lines = append(lines, held...)
 	}
 	return lines
 }

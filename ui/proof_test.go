@@ -135,7 +135,7 @@ func TestHoldKeyHoldsOnOldGenerationAndReleases(t *testing.T) {
 	h := &fakeHolder{pid: 1001, done: make(chan struct{})}
 	hold := func(_ context.Context, want func(int) bool) (Holder, error) { asked = want; return h, nil }
 	m := newProofModel(t, Deps{Probe: fakeProbe{sampleProbe()}, Hold: hold}, Options{}, bothServingInstance())
-	if !strings.Contains(m.View(), "l holds a slow download on the old generation") {
+	if !strings.Contains(m.View(), "l holds a slow download; l again releases it") {
 		t.Errorf("no hint for l:\n%s", m.View())
 	}
 	m, cmd := press(t, m, "l")
@@ -146,7 +146,7 @@ func TestHoldKeyHoldsOnOldGenerationAndReleases(t *testing.T) {
 		}
 	}
 	m = update(t, m, run(m.refreshCmd()))
-	if v := m.View(); !strings.Contains(v, "held: worker 1001 (old) 12K read · l closes") {
+	if v := m.View(); !strings.Contains(v, "held: worker 1001 (old) 12K read; l again releases it") {
 		t.Errorf("held download not shown:\n%s", v)
 	}
 	m, cmd = press(t, m, "l")
@@ -176,12 +176,12 @@ func TestGuideExplainsDoneAndNext(t *testing.T) {
 		texts[a.String()+".before"] = "before " + a.String() + "."
 		texts[a.String()+".after"] = "after " + a.String() + "."
 	}
-	narr := func(k string) (string, bool) { s, ok := texts[k]; return s, ok }
+	narr := func(k string) (Narration, bool) { s, ok := texts[k]; return Narration{Long: s}, ok }
 	cases := []struct {
 		in         model.Instance
 		done, next string
 	}{
-		{idleInstance(), "Just done: phase text idle.", "Next: before install."},
+		{idleInstance(), "Now: phase text idle.", "Next: before install."},
 		{installedInstance(), "Just done: after install.", "Next: before upgrade."},
 		{bothServingInstance(), "Just done: after upgrade.", "Next: before drain."},
 		{oldDrainingInstance(), "", "Now: phase text old-draining."},
@@ -213,7 +213,8 @@ func TestNarrationAssetsCoverEveryKey(t *testing.T) {
 		keys = append(keys, a.String()+".before", a.String()+".after")
 	}
 	for _, k := range keys {
-		text, ok := assetNarration(k)
+		n, ok := narrationIn(LangEnglish)(k)
+		text := n.Long
 		if !ok {
 			t.Errorf("assets/narration/%s.txt is missing", k)
 			continue
@@ -227,7 +228,7 @@ func TestNarrationAssetsCoverEveryKey(t *testing.T) {
 func TestDemoGoldenWithProbeAndGuide(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
-			m := newProofModel(t, Deps{Probe: fakeProbe{sampleProbe()}, Narration: assetNarration,
+			m := newProofModel(t, Deps{Probe: fakeProbe{sampleProbe()}, Narration: narrationIn(LangEnglish),
 				Hold: func(context.Context, func(int) bool) (Holder, error) { return nil, nil }},
 				Options{demo: true, NewBinary: "/opt/nginx-1.26.2/sbin/nginx"}, bothServingInstance())
 			m = update(t, m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})

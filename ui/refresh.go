@@ -187,16 +187,24 @@ func (m *Model) appendLog(path string, lines []string) {
 	for _, l := range lines {
 		m.log = append(m.log, shortLogLine(l))
 	}
+	if m.logBack > 0 {
+		m.logBack += len(lines) // a log scrolled back stays on the lines it shows
+	}
 	if len(m.log) > logKeep {
 		m.log = append([]string(nil), m.log[len(m.log)-logKeep:]...)
 	}
+	m.logBack = min(m.logBack, max(len(m.log)-1, 0))
 }
 
 // afterChange re-derives what depends on the live state: which keys show, and whether an open
 // dialog still targets what the operator saw when it opened.
 func (m *Model) afterChange() {
 	m.syncKeys()
+	if m.hasInst {
+		m.record.settle(m.inst, m.now)
+		m.endedElsewhere()
+	}
 	if m.dialog != nil {
-		m.dialog.recheck(m.inst, m.hasInst, m.verdict(m.dialog.action))
+		m.dialog.recheck(m.tr, m.inst, m.hasInst, m.verdict(m.dialog.action), m.why)
 	}
 }

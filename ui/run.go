@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
@@ -26,15 +25,26 @@ type Options struct {
 	Probe     string
 	ReadOnly  bool
 	AuditLog  string
+	// Lang is the screen's language; empty: LangFromEnv.
+	Lang Lang
 	// demo turns on what only the demo offers: the held download (l), the guide (g), and a
 	// loopback-only probe.
 	demo bool
+	// scenario is the demo's failure scenario (see scenario.go).
+	scenario string
+	// restage, in the demo, makes the staged candidate a build of its own again after it was
+	// installed, so that after a commit the next upgrade has a new build to install.
+	restage func() error
 }
 
 // DemoOptions configure `hotdeploy demo`.
 type DemoOptions struct {
 	Port int
 	Keep bool
+	// Lang is the screen's language; empty: LangFromEnv.
+	Lang Lang
+	// Scenario is a failure to rehearse (Scenarios lists them); empty or "none": a plain upgrade.
+	Scenario string
 }
 
 // Run opens the dashboard and returns when the operator quits. A --pid or --pidfile that names
@@ -68,14 +78,14 @@ func Run(o Options) error {
 			}
 			return h, nil
 		}
-		deps.Narration = assetNarration
+		deps.Narration = narrationIn(o.Lang.orEnv())
 	}
 	if !o.ReadOnly {
 		audit, err := audit.Open(o.AuditLog)
 		if err != nil {
-			deps.ActorErr = fmt.Sprintf("actions disabled: %v", err)
+			deps.ActorErr = newTranslator(o.Lang.orEnv()).T("actions disabled: %s", err.Error())
 		} else {
-			deps.Actor = newRunnerActor(audit)
+			deps.Actor, deps.AuditPath = newRunnerActor(audit), audit.Path()
 		}
 	}
 	return runProgram(New(o, deps, initial))

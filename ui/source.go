@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
@@ -42,6 +43,10 @@ type StepResult struct {
 	// Lines are what the step said (progress messages, or the config test's output).
 	Lines []string
 	Err   error
+	// Installed is what an install put in place and where it kept the running binary.
+	Installed *audit.Install
+	// Rejected is where a rollback kept the file it replaced on disk ("" when it kept none).
+	Rejected string
 }
 
 // liveSource reads /proc through a Scanner, counts the workers' connections and follows error
@@ -149,10 +154,15 @@ func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance
 		mu.Unlock()
 	})
 	var err error
+	var res StepResult
+	start := time.Now()
 	switch a {
 	case model.ActInstall:
 		var got audit.Install
 		_, got, err = r.Install(ctx, in, candidate)
+		if err == nil {
+			res.Installed = &got
+		}
 		if err == nil && len(lines) == 0 {
 			lines = append(lines, fmt.Sprintf("%s installed; backup %s", got.Binary, got.Backup))
 		}
@@ -168,10 +178,28 @@ func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance
 		_, err = r.Commit(ctx, in)
 	case model.ActRollback:
 		_, err = r.Rollback(ctx, in)
+		if err == nil {
+			res.Rejected = rejectedSince(in.Binary, start)
+		}
 	default:
 		err = errors.New("unknown action")
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return StepResult{Lines: append([]string(nil), lines...), Err: err}
+	res.Lines, res.Err = append([]string(nil), lines...), err
+	return res
+}
+
+// rejectedSince is the file a rollback's restore kept beside the binary (<binary>.rejected), if
+// it was made since start: the restore links it there, which changes its ctime.
+func rejectedSince(binary string, start time.Time) string {
+	path := binary + ".rejected"
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return ""
+	}
+	if time.Unix(st.Ctim.Unix()).Before(start.Add(-time.Second)) {
+		return ""
+	}
+	return path
 }

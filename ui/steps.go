@@ -5,39 +5,96 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 )
 
 // stepRecord is what the dashboard saw of a step it ran.
 type stepRecord struct {
 	start, end time.Time
-	err        error
+	// settled is when the step's effect was complete, if later than its end: the drain step
+	// returns once no old worker accepts, but the old workers are gone only when their last
+	// connections end.
+	settled time.Time
+	err     error
+	// master is the master the step was sent to (the old one, for the drain).
+	master int
 }
 
-// stepLog remembers the steps run in this upgrade. It only adds timings and failures: whether
-// a step is done comes from the live phase, so a restarted dashboard shows the truth too.
+// stepLog remembers the steps run in the upgrade under way. It only adds timings and failures:
+// whether a step is done comes from the live phase, so a restarted dashboard shows the truth too.
+// A commit or a rollback ends the upgrade: its record becomes the summary, and the list starts
+// again from what is true.
 type stepLog struct {
 	recs map[model.Action]*stepRecord
-	// closed is set when a commit or rollback finished: the next install or upgrade starts a
-	// fresh list.
-	closed bool
+	// began is when the first step of this upgrade started, probeAt the probe's reading then
+	// (the summary counts what the probe saw since).
+	began   time.Time
+	probeAt *traffic.ProbeStats
+	// installed is what the install step put in place; before is the instance as the last step
+	// began (the summary names its masters: the ending step changes them).
+	installed *audit.Install
+	before    model.Instance
+	// sawUpgrade is set once a refresh showed the upgrade under way (two masters, or USR2
+	// accepted): only after that does one master alone mean it ended.
+	sawUpgrade bool
 }
 
-func (l *stepLog) begin(a model.Action, now time.Time) {
-	if l.recs == nil || (l.closed && (a == model.ActInstall || a == model.ActTest || a == model.ActUpgrade)) {
-		l.recs, l.closed = map[model.Action]*stepRecord{}, false
+func (l *stepLog) begin(a model.Action, now time.Time, in model.Instance, probe *traffic.ProbeStats) {
+	if l.recs == nil {
+		l.recs, l.began = map[model.Action]*stepRecord{}, now
+		if probe != nil {
+			p := *probe
+			l.probeAt = &p
+		}
 	}
 	l.recs[a] = &stepRecord{start: now}
+	if len(in.Masters) > 0 {
+		l.recs[a].master = in.Masters[0].PID
+	}
+	l.before = in
 }
 
 func (l *stepLog) end(a model.Action, now time.Time, err error) {
-	r := l.recs[a]
-	if r == nil {
+	if r := l.recs[a]; r != nil {
+		r.end, r.err = now, err
+	}
+}
+
+func (l *stepLog) rec(a model.Action) *stepRecord {
+	if l.recs == nil {
+		return nil
+	}
+	return l.recs[a]
+}
+
+// last is the step that finished last, and which one it was.
+func (l *stepLog) last() (*stepRecord, model.Action) {
+	var last *stepRecord
+	var act model.Action
+	for _, a := range model.Actions {
+		if r := l.rec(a); r != nil && !r.end.IsZero() && (last == nil || r.end.After(last.end)) {
+			last, act = r, a
+		}
+	}
+	return last, act
+}
+
+// settle notes when the drain's effect completed: the old master has no children left, or it
+// is gone (a commit). A rollback keeps it, with the workers that still drain: that drain never
+// completed. It runs on every refresh.
+func (l *stepLog) settle(in model.Instance, now time.Time) {
+	if l.rec(model.ActUpgrade) != nil && in.Phase != model.PhaseIdle {
+		l.sawUpgrade = true
+	}
+	r := l.rec(model.ActDrain)
+	if r == nil || r.err != nil || r.end.IsZero() || !r.settled.IsZero() || len(in.Masters) == 0 {
 		return
 	}
-	r.end, r.err = now, err
-	if err == nil && (a == model.ActCommit || a == model.ActRollback) {
-		l.closed = true
+	if in.Phase == model.PhaseOldDrained || (in.Phase == model.PhaseIdle && in.Masters[0].PID != r.master) {
+		r.settled = now
 	}
 }
 
@@ -61,38 +118,46 @@ type stepLine struct {
 }
 
 var stepLabels = map[model.Action]string{
-	model.ActInstall:  "install binary",
-	model.ActTest:     "test config",
-	model.ActUpgrade:  "start new  USR2",
-	model.ActDrain:    "drain old  WINCH",
-	model.ActCommit:   "commit     QUIT",
-	model.ActRollback: "roll back",
+	model.ActInstall:  N("install binary"),
+	model.ActTest:     N("test config"),
+	model.ActUpgrade:  N("start new  USR2"),
+	model.ActDrain:    N("drain old  WINCH"),
+	model.ActCommit:   N("commit     QUIT"),
+	model.ActRollback: N("roll back"),
+}
+
+// derivedSteps reads off the live phase which steps are done or under way.
+func (m Model) derivedSteps() (map[model.Action]stepState, map[model.Action]string) {
+	in, t := m.inst, m.tr
+	state, detail := map[model.Action]stepState{}, map[model.Action]string{}
+	if (in.BinaryDiffers && !in.BinarySameBytes) || in.Phase != model.PhaseIdle {
+		state[model.ActInstall] = stateDone
+	}
+	switch in.Phase {
+	case model.PhaseNewStarting:
+		state[model.ActUpgrade], detail[model.ActUpgrade] = stateRunning, t.T("starting")
+	case model.PhaseBothServing:
+		state[model.ActUpgrade] = stateDone
+	case model.PhaseOldDraining:
+		state[model.ActUpgrade], state[model.ActDrain] = stateDone, stateRunning
+		since := drainingSince(in)
+		if r := m.record.rec(model.ActDrain); r != nil {
+			since = r.start // WINCH was sent then
+		}
+		detail[model.ActDrain] = t.T("draining %s", inspect.Uptime(m.now, since))
+	case model.PhaseOldDrained:
+		state[model.ActUpgrade], state[model.ActDrain] = stateDone, stateDone
+	}
+	if nw := in.New(); nw != nil && state[model.ActUpgrade] == stateDone {
+		detail[model.ActUpgrade] = t.T("up %s", inspect.Uptime(m.now, nw.Started))
+	}
+	return state, detail
 }
 
 // steps derives the step list from the live phase, the records and the verdicts.
 func (m Model) steps() []stepLine {
-	in, now := m.inst, m.now
-	phase := in.Phase
-	derived := map[model.Action]stepState{}
-	detail := map[model.Action]string{}
-	if in.BinaryDiffers || phase != model.PhaseIdle {
-		derived[model.ActInstall] = stateDone
-	}
-	switch phase {
-	case model.PhaseNewStarting:
-		derived[model.ActUpgrade] = stateRunning
-		detail[model.ActUpgrade] = "starting"
-	case model.PhaseBothServing:
-		derived[model.ActUpgrade] = stateDone
-	case model.PhaseOldDraining:
-		derived[model.ActUpgrade], derived[model.ActDrain] = stateDone, stateRunning
-		detail[model.ActDrain] = "draining " + longestDrain(in, now)
-	case model.PhaseOldDrained:
-		derived[model.ActUpgrade], derived[model.ActDrain] = stateDone, stateDone
-	}
-	if nw := in.New(); nw != nil && derived[model.ActUpgrade] == stateDone {
-		detail[model.ActUpgrade] = "up " + inspect.Uptime(now, nw.Started)
-	}
+	t, now := m.tr, m.now
+	derived, detail := m.derivedSteps()
 	order := []model.Action{model.ActInstall, model.ActTest, model.ActUpgrade, model.ActDrain, model.ActCommit}
 	if r := m.record.rec(model.ActRollback); r != nil || m.oldMasterLives() {
 		order = append(order, model.ActRollback)
@@ -100,14 +165,20 @@ func (m Model) steps() []stepLine {
 	var lines []stepLine
 	nextMarked := false
 	for _, a := range order {
-		l := stepLine{action: a, label: stepLabels[a], state: derived[a], detail: detail[a]}
+		l := stepLine{action: a, label: t.T(stepLabels[a]), state: derived[a], detail: detail[a]}
 		if r := m.record.rec(a); r != nil {
 			switch {
 			case r.end.IsZero():
 				l.state, l.detail = stateRunning, seconds(now.Sub(r.start))
+			case r.err != nil && upgrade.IsRefused(r.err):
+				l.state, l.detail = stateFailed, t.T("refused %s", seconds(r.end.Sub(r.start)))
 			case r.err != nil:
-				l.state, l.detail = stateFailed, "failed "+seconds(r.end.Sub(r.start))
-			case l.state != stateRunning:
+				l.state, l.detail = stateFailed, t.T("failed %s", seconds(r.end.Sub(r.start)))
+			case l.state == stateRunning:
+				// the step returned, its effect is still under way (old workers draining)
+			case !r.settled.IsZero():
+				l.state, l.detail = stateDone, seconds(r.settled.Sub(r.start))
+			default:
 				l.state, l.detail = stateDone, seconds(r.end.Sub(r.start))
 			}
 		}
@@ -115,9 +186,13 @@ func (m Model) steps() []stepLine {
 			l.state, nextMarked = stateNext, true
 		}
 		if a == model.ActRollback && l.state == statePending {
-			l.detail = "possible: r"
-			if m.record.rec(model.ActCommit) != nil {
-				l.detail = "not after QUIT"
+			switch {
+			case m.quitSent != 0:
+				l.detail = t.T("not after QUIT")
+			case !m.verdict(a).Allowed:
+				l.detail = t.T("not possible now")
+			default:
+				l.detail = t.T("possible: r")
 			}
 		}
 		lines = append(lines, l)
@@ -125,15 +200,8 @@ func (m Model) steps() []stepLine {
 	return lines
 }
 
-func (l *stepLog) rec(a model.Action) *stepRecord {
-	if l.recs == nil {
-		return nil
-	}
-	return l.recs[a]
-}
-
-// longestDrain is how long the oldest draining worker has drained.
-func longestDrain(in model.Instance, now time.Time) string {
+// drainingSince is when the oldest draining worker was first seen draining.
+func drainingSince(in model.Instance) time.Time {
 	var first time.Time
 	if old := in.Old(); old != nil {
 		for _, c := range old.Children {
@@ -142,33 +210,45 @@ func longestDrain(in model.Instance, now time.Time) string {
 			}
 		}
 	}
-	return inspect.Uptime(now, first)
+	return first
 }
 
 // renderSteps draws the step list in width cells.
-func renderSteps(s Styles, lines []stepLine, width int) string {
+func renderSteps(s Styles, t translator, lines []stepLine, width int) string {
 	var b strings.Builder
-	b.WriteString(s.PanelTitle.Render("STEPS"))
+	b.WriteString(s.PanelTitle.Render(t.T("STEPS")))
+	g := s.G
 	for _, l := range lines {
-		mark, st := "·", s.StepNext
+		mark, st := g.Pending, s.StepNext
 		switch l.state {
 		case stateNext:
-			mark, st = "▶", s.StepCurrent
+			mark, st = g.Next, s.StepCurrent
 			if l.detail == "" {
-				l.detail = "next"
+				l.detail = t.T("next")
 			}
 		case stateRunning:
-			mark, st = "…", s.StepCurrent
+			mark, st = g.Running, s.StepCurrent
 		case stateDone:
-			mark, st = "✓", s.StepDone
+			mark, st = g.Done, s.StepDone
 		case stateFailed:
-			mark, st = "✗", s.StepFailed
+			mark, st = g.Failed, s.StepFailed
 		case statePending:
 			st = s.Muted
 		}
-		text := fit(mark+" "+l.label, 18) + " " + l.detail
+		text := fitE(mark+" "+l.label, 18, g.Ellipsis) + " " + l.detail
 		b.WriteByte('\n')
-		b.WriteString(st.Render(fit(text, width)))
+		b.WriteString(st.Render(fitE(cutWords(text, width, g.Ellipsis), width, g.Ellipsis)))
 	}
 	return b.String()
+}
+
+// endedElsewhere starts the list again when the upgrade it records ended without a commit or
+// rollback from here (another operator, a script, nginx itself): one master serves again, and
+// the ticks of the steps that led there no longer say anything about what is true.
+func (m *Model) endedElsewhere() {
+	r := m.record.rec(model.ActUpgrade)
+	if m.busy != nil || r == nil || r.err != nil || r.end.IsZero() || !m.record.sawUpgrade || m.inst.Phase != model.PhaseIdle {
+		return
+	}
+	m.record = stepLog{}
 }

@@ -33,6 +33,8 @@ type Styles struct {
 	// Plain is set when the terminal shows no colour (NO_COLOR, or a dumb terminal): meaning that
 	// colour carries elsewhere (dimmed keys, the focused button) is then shown with marks.
 	Plain bool
+	// G are the marks and separators, chosen by the screen's language (glyphs.go).
+	G Glyphs
 
 	Title, Label, Value, Muted lipgloss.Style
 	Phase                      map[model.Phase]lipgloss.Style
@@ -99,7 +101,7 @@ func NewStyles(p Palette, plain bool) Styles {
 		return lipgloss.NewStyle().Bold(true).Reverse(true).Foreground(c)
 	}
 	s := Styles{
-		Plain: plain,
+		Plain: plain, G: englishGlyphs(),
 		Title: lipgloss.NewStyle().Bold(true), Label: fg(p.Muted), Value: fg(p.Text), Muted: fg(p.Muted),
 		Phase: map[model.Phase]lipgloss.Style{
 			model.PhaseIdle:        badge(p.Success),
@@ -154,4 +156,12 @@ func (s Styles) row(g model.Generation, master bool) lipgloss.Style {
 		return s.MasterCurrent
 	}
 	return s.RowCurrent
+}
+
+// forLang sets the glyphs of a language, and the dialog's border with them.
+func (s Styles) forLang(l Lang) Styles {
+	s.G = glyphsFor(l)
+	s.Dialog = s.Dialog.Border(s.G.Border)
+	s.Help.Ellipsis = s.Muted
+	return s
 }

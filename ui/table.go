@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 // column of the process table. drop orders which columns go first on a narrow screen (0: never).
 type column struct {
 	name  string
+	key   string // STATE and USER take the spare width
 	width int
 	right bool
 	drop  int
@@ -26,22 +26,29 @@ type tableRow struct {
 	branch  string
 	now     time.Time
 	summary string // a "… N more" line instead of a process
+	// replaced: the master's binary on disk is another build (see exeReplaced).
+	replaced bool
 }
 
-func processColumns(showConns bool) []column {
+func processColumns(t translator, showConns bool) []column {
+	// Chinese labels take two cells a character: the columns that hold them are wider.
+	roleW, genW, stateW := 15, 3, 14
+	if t.zh() {
+		roleW, genW, stateW = 16, 4, 16
+	}
 	cols := []column{
 		{name: "PID", width: 7, cell: func(r tableRow) string { return strconv.Itoa(r.p.PID) }},
 		{name: "PPID", width: 7, drop: 2, cell: func(r tableRow) string { return strconv.Itoa(r.p.PPID) }},
-		{name: "ROLE", width: 15, cell: func(r tableRow) string { return r.branch + r.p.Role.String() }},
-		{name: "GEN", width: 3, cell: func(r tableRow) string { return genLabel(r.p.Generation) }},
-		{name: "STATE", width: 14, cell: stateText},
-		{name: "USER", width: 8, drop: 1, cell: func(r tableRow) string { return orDash(r.p.User) }},
-		{name: "UP", width: 6, cell: func(r tableRow) string { return inspect.Uptime(r.now, r.p.Started) }},
+		{name: t.T("ROLE"), width: roleW, cell: func(r tableRow) string { return r.branch + t.T(r.p.Role.String()) }},
+		{name: t.T("GEN"), width: genW, cell: func(r tableRow) string { return genLabel(t, r.p.Generation) }},
+		{name: t.T("STATE"), width: stateW, key: "STATE", cell: func(r tableRow) string { return stateText(t, r) }},
+		{name: t.T("USER"), width: 8, drop: 1, key: "USER", cell: func(r tableRow) string { return orDash(r.p.User) }},
+		{name: t.T("UP"), width: 6, drop: 6, cell: func(r tableRow) string { return inspect.Uptime(r.now, r.p.Started) }},
 		{name: "CPU%", width: 5, right: true, drop: 3, cell: func(r tableRow) string { return cpuText(r.p.CPU) }},
 		{name: "RSS", width: 6, right: true, drop: 4, cell: func(r tableRow) string { return bytesHuman(r.p.RSS) }},
 	}
 	if showConns {
-		cols = append(cols, column{name: "CONNS", width: 5, right: true, drop: 5, cell: func(r tableRow) string {
+		cols = append(cols, column{name: t.T("CONNS"), width: 5, right: true, drop: 5, cell: func(r tableRow) string {
 			if r.p.Conns < 0 {
 				return "-"
 			}
@@ -78,7 +85,7 @@ func layoutColumns(cols []column, width int) []column {
 		if spare <= 0 {
 			break
 		}
-		if cols[i].name == "USER" || cols[i].name == "STATE" {
+		if cols[i].key == "USER" || cols[i].key == "STATE" {
 			add := min(spare, 6)
 			cols[i].width += add
 			spare -= add
@@ -87,29 +94,37 @@ func layoutColumns(cols []column, width int) []column {
 	return cols
 }
 
-func genLabel(g model.Generation) string {
+func genLabel(t translator, g model.Generation) string {
 	switch g {
 	case model.GenOld:
-		return "old"
+		return t.T("old")
 	case model.GenNew:
-		return "new"
+		return t.T("new")
 	}
-	return "cur"
+	return t.T("cur")
 }
 
-func stateText(r tableRow) string {
+func stateText(t translator, r tableRow) string {
 	p := r.p
 	switch {
-	case r.master != nil && r.master.ExeReplaced:
-		return "exe replaced"
+	case r.master != nil && r.replaced:
+		return t.T("exe replaced")
 	case r.master != nil:
-		return "running"
+		return t.T("running")
 	case p.ShuttingDown:
-		return "draining " + inspect.Uptime(r.now, p.DrainingSince)
+		return t.T("draining %s", inspect.Uptime(r.now, p.DrainingSince))
 	case p.Role == model.RoleWorker:
-		return "accepting"
+		return t.T("accepting")
 	}
-	return "running"
+	return t.T("running")
+}
+
+// exeReplaced tells whether the table marks a master's binary as replaced: the file it was
+// started from is no longer the one it runs. A file that holds the very bytes it runs (a
+// rollback restored them) is not a replacement the operator must act on.
+func exeReplaced(in model.Instance, i int) bool {
+	ms := in.Masters[i]
+	return ms.ExeReplaced && !(i == 0 && in.BinarySameBytes)
 }
 
 func cpuText(v float64) string {
@@ -128,7 +143,7 @@ func orDash(s string) string {
 
 // tableRows lists the processes master by master. When they do not fit in limit rows, each master
 // keeps its own row and a share of its children, and a summary line stands for the rest.
-func tableRows(in model.Instance, now time.Time, limit int) []tableRow {
+func tableRows(t translator, g Glyphs, in model.Instance, now time.Time, limit int) []tableRow {
 	need := 0
 	for _, m := range in.Masters {
 		need += 1 + len(m.Children)
@@ -140,7 +155,7 @@ func tableRows(in model.Instance, now time.Time, limit int) []tableRow {
 	var rows []tableRow
 	for i := range in.Masters {
 		m := &in.Masters[i]
-		rows = append(rows, tableRow{p: m.Process, master: m, now: now})
+		rows = append(rows, tableRow{p: m.Process, master: m, now: now, replaced: exeReplaced(in, i)})
 		kids := m.Children
 		hidden := 0
 		if share >= 0 && len(kids) > share+1 {
@@ -148,27 +163,27 @@ func tableRows(in model.Instance, now time.Time, limit int) []tableRow {
 			kids = kids[:share]
 		}
 		for j, c := range kids {
-			branch := "├ "
+			branch := g.TreeMid
 			if j == len(kids)-1 && hidden == 0 {
-				branch = "└ "
+				branch = g.TreeEnd
 			}
 			rows = append(rows, tableRow{p: c, branch: branch, now: now})
 		}
 		if hidden > 0 {
-			rows = append(rows, tableRow{summary: summarize(m.Children[len(kids):], hidden)})
+			rows = append(rows, tableRow{summary: summarize(t, g, m.Children[len(kids):], hidden)})
 		}
 	}
 	return rows
 }
 
 // summarize names what a summary line stands for: "└ … 3 more: 1 worker, cache-manager, ...".
-func summarize(rest []model.Process, n int) string {
+func summarize(t translator, g Glyphs, rest []model.Process, n int) string {
 	var workers, draining int
 	var others []string
 	for _, p := range rest {
 		switch {
 		case p.Role != model.RoleWorker:
-			others = append(others, p.Role.String())
+			others = append(others, t.T(p.Role.String()))
 		case p.ShuttingDown:
 			draining++
 			workers++
@@ -178,42 +193,38 @@ func summarize(rest []model.Process, n int) string {
 	}
 	parts := others
 	if workers > 0 {
-		w := fmt.Sprintf("%d worker%s", workers, plural(workers))
+		w := t.T("%d workers", workers)
+		if workers == 1 {
+			w = t.T("1 worker")
+		}
 		if draining > 0 {
-			w += fmt.Sprintf(" (%d draining)", draining)
+			w += t.T(" (%d draining)", draining)
 		}
 		parts = append([]string{w}, others...)
 	}
-	return fmt.Sprintf("└ … %d more: %s", n, strings.Join(parts, ", "))
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+	return g.TreeEnd + g.Ellipsis + " " + t.T("%d more: %s", n, t.list(parts))
 }
 
 // renderTable draws the process table in width x height cells (header row included).
-func renderTable(s Styles, in model.Instance, now time.Time, width, height int) string {
+func renderTable(s Styles, t translator, in model.Instance, now time.Time, width, height int) string {
 	showConns := false
 	for _, m := range in.Masters {
 		for _, c := range m.Children {
 			showConns = showConns || c.Conns >= 0
 		}
 	}
-	cols := layoutColumns(processColumns(showConns), width)
+	cols := layoutColumns(processColumns(t, showConns), width)
 	var b strings.Builder
 	b.Grow((height + 1) * (width + 32))
 	head := make([]string, len(cols))
 	for i, c := range cols {
-		head[i] = cellText(c, c.name)
+		head[i] = cellText(c, c.name, s.G.Ellipsis)
 	}
 	b.WriteString(s.TableHeader.Render(strings.Join(head, " ")))
-	for _, r := range tableRows(in, now, height-1) {
+	for _, r := range tableRows(t, s.G, in, now, height-1) {
 		b.WriteByte('\n')
 		if r.summary != "" {
-			b.WriteString(s.Muted.Render(fit(r.summary, width)))
+			b.WriteString(s.Muted.Render(fitE(cutWords(r.summary, width, s.G.Ellipsis), width, s.G.Ellipsis)))
 			continue
 		}
 		writeRow(&b, s, cols, r)
@@ -221,11 +232,11 @@ func renderTable(s Styles, in model.Instance, now time.Time, width, height int) 
 	return b.String()
 }
 
-func cellText(c column, text string) string {
+func cellText(c column, text, ell string) string {
 	if c.right {
 		return fitLeft(text, c.width)
 	}
-	return fit(text, c.width)
+	return fitE(text, c.width, ell)
 }
 
 // writeRow draws one process: the row in its generation's colour, and the state cell picked
@@ -234,7 +245,7 @@ func writeRow(b *strings.Builder, s Styles, cols []column, r tableRow) {
 	row := s.rows[rowKey{gen: r.p.Generation, master: r.master != nil}]
 	special := 0
 	switch {
-	case r.master != nil && r.master.ExeReplaced:
+	case r.master != nil && r.replaced:
 		special = 2
 	case r.p.ShuttingDown:
 		special = 1
@@ -244,7 +255,7 @@ func writeRow(b *strings.Builder, s Styles, cols []column, r tableRow) {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		text := cellText(c, c.cell(r))
+		text := cellText(c, c.cell(r), s.G.Ellipsis)
 		if special != 0 && c.name == "STATE" {
 			b.WriteString(row.post)
 			s.rows[rowKey{special: special}].wrap(b, text)

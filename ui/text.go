@@ -4,53 +4,33 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 )
 
-// wrap breaks plain text into lines of at most width cells, at spaces where it can, else after
-// a slash (long paths).
-func wrap(text string, width int) []string {
-	if width < 1 {
-		width = 1
-	}
-	return strings.Split(ansi.Wrap(text, width, "/"), "\n")
-}
+// fit pads or cuts plain text to exactly width cells, marking a cut with "…". The table calls
+// it for every cell, so ASCII text is measured by its length.
+func fit(s string, width int) string { return fitE(s, width, "…") }
 
-// truncate cuts a (possibly styled) string to width cells, marking the cut with an ellipsis.
-func truncate(s string, width int) string {
+// fitE is fit with the ellipsis of the screen's language.
+func fitE(s string, width int, ell string) string {
 	if width <= 0 {
 		return ""
 	}
-	return ansi.Truncate(s, width, "…")
-}
-
-// fit pads or cuts plain text to exactly width cells. The table calls it for every cell, so it
-// counts runes instead of measuring grapheme widths: table text is digits, names and the
-// single-width tree glyphs.
-func fit(s string, width int) string {
-	n := utf8.RuneCountInString(s)
+	n := cellWidth(s)
 	switch {
 	case n == width:
 		return s
 	case n < width:
 		return s + spaces(width-n)
-	case width <= 0:
-		return ""
 	}
-	i, k := 0, 0
-	for k < width-1 {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		k++
-	}
-	return s[:i] + "…"
+	cut := ansi.Truncate(s, width, ell)
+	return cut + spaces(width-cellWidth(cut))
 }
 
 // fitLeft is fit for right-aligned numbers.
 func fitLeft(s string, width int) string {
-	n := utf8.RuneCountInString(s)
+	n := cellWidth(s)
 	if n >= width {
 		return fit(s, width)
 	}
@@ -66,11 +46,13 @@ func spaces(n int) string {
 	return strings.Repeat(" ", n)
 }
 
-// padLine pads a styled line with spaces to width cells, or cuts it.
-func padLine(s string, width int) string {
+// padLine pads a styled line with spaces to width cells, or cuts it, ell marking the cut: the
+// last guard of a line's width; text whose cut matters goes through cutWords first.
+func padLine(s string, width int, ell string) string {
 	w := ansi.StringWidth(s)
 	if w > width {
-		return truncate(s, width)
+		cut := ansi.Truncate(s, width, ell)
+		return cut + spaces(width-ansi.StringWidth(cut))
 	}
 	return s + spaces(width-w)
 }

@@ -34,7 +34,7 @@ func TestTmuxUpgradeDrainRollbackThenCommit(t *testing.T) {
 	s.keys("r")
 	s.waitText(screenWait, fmt.Sprintf("SIGHUP to pid %d", oldPID), "Cannot be undone")
 	s.keys("y")
-	s.waitDone("roll back")
+	s.waitEnded("upgrade rolled back")
 	in = r.waitPhase(t, in, "rolled back to the old master", func(in model.Instance) bool {
 		return len(in.Masters) == 1 && in.Masters[0].PID == oldPID && in.Masters[0].ActiveWorkers() > 0 && in.PidFilePID == oldPID
 	})
@@ -53,7 +53,7 @@ func TestTmuxUpgradeDrainRollbackThenCommit(t *testing.T) {
 	s.keys("c")
 	s.waitText(screenWait, fmt.Sprintf("SIGQUIT to pid %d", oldPID), "Cannot be undone")
 	s.keys("y")
-	s.waitDone("commit     QUIT")
+	s.waitEnded("upgrade committed")
 	in = r.waitPhase(t, in, "committed to the new master", func(in model.Instance) bool {
 		return len(in.Masters) == 1 && in.Masters[0].PID == newPID && in.OldbinPID == 0
 	})

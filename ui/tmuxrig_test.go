@@ -153,26 +153,21 @@ func newDashboardRig(t *testing.T) *dashboardRig {
 	r.pidFile = r.sb.PidFile
 	dir := t.TempDir()
 	r.candidate, r.audit = filepath.Join(dir, "nginx-candidate"), filepath.Join(dir, "audit.log")
+	// A build of its own (a marker past the ELF segments, as the demo stages it): bytes that
+	// differ from the running binary, so that u is offered once it is installed.
 	if err := sandbox.CopyFile(r.sb.Binary, r.candidate, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	newBuild(t, r.candidate)
+	if err := appendMarker(r.candidate); err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
-// newBuild makes the candidate at path another build: a marker past its ELF segments, so its
-// bytes differ from every build that ran before (a copy of the running build is no new build,
-// and u refuses it).
+// newBuild gives the candidate at path new bytes (appendMarker): another build than any that ran.
 func newBuild(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err == nil {
-		_, err = fmt.Fprintf(f, "\nhotdeploy test build %d\n", time.Now().UnixNano())
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := appendMarker(path); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -235,8 +230,21 @@ func install(t *testing.T, s *tmuxSession, r *dashboardRig, in model.Instance) m
 	s.keys("y")
 	s.waitDone("install binary")
 	in = r.waitPhase(t, in, "the candidate installed", func(in model.Instance) bool { return in.BinaryDiffers })
-	s.waitText(screenWait, "on disk: new file", "u start new")
+	screen := s.waitText(screenWait, "on disk: new file", "u start new")
+	if strings.Contains(screen, "(u start new)") {
+		t.Fatalf("u is dimmed with a new build on disk:\n%s", screen)
+	}
 	return in
+}
+
+// waitEnded waits until a commit or rollback ended the upgrade on screen: the summary shows,
+// and nothing is running.
+func (s *tmuxSession) waitEnded(head string) string {
+	s.t.Helper()
+	return s.waitFor("the summary: "+head, screenWait, func(screen string) bool {
+		return strings.Contains(screen, "SUMMARY") && strings.Contains(screen, head) &&
+			!strings.Contains(screen, "[ No ]") && !strings.Contains(screen, "wait for it")
+	})
 }
 
 // startNew confirms u and waits for both generations to serve, on screen and in /proc.

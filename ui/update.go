@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -25,7 +24,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
-		m.input.Width = max(msg.Width-len(m.input.Prompt)-2, 10)
+		m.input.Width = max(msg.Width-cellWidth(m.input.Prompt)-2, 10)
 		return m, nil
 	case scanMsg:
 		// A read that started before a kick may predate the step's effect: only its log
@@ -35,16 +34,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.applyExtras(msg.extras)
 		}
 		m.appendLog(msg.path, msg.lines)
-		return m, m.rearm(msg.seq)
+		return m.afterRead(msg.seq)
 	case refreshMsg:
 		if msg.seq == m.loop {
 			m.applyRefresh(msg)
 			m.applyExtras(msg.extras)
 		}
 		m.appendLog(msg.path, msg.lines)
-		return m, m.rearm(msg.seq)
+		return m.afterRead(msg.seq)
 	case stepDoneMsg:
 		m = m.onStepDone(msg)
+		if restage := m.opts.restage; restage != nil && msg.action == model.ActInstall && msg.res.Err == nil {
+			return m, tea.Batch(m.kick(), func() tea.Msg { _ = restage(); return nil })
+		}
 		return m, m.kick()
 	case candidateMsg:
 		return m.onCandidate(msg)
@@ -59,6 +61,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.updateInput(msg)
 	}
 	return m, nil
+}
+
+// afterRead continues the refresh loop, and starts what a demo scenario does at the start once
+// the sandbox is seen.
+func (m Model) afterRead(seq int) (tea.Model, tea.Cmd) {
+	m, start := m.startScenario()
+	if start == nil {
+		return m, m.rearm(seq)
+	}
+	return m, tea.Batch(m.rearm(seq), start)
 }
 
 // onKey clears the last message (it lasts until the next key) and dispatches by mode.
@@ -78,29 +90,30 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.updatePicker(msg)
 	case modeHelp:
-		switch {
-		case key.Matches(msg, m.keys.Quit):
-			return m.quit()
-		case key.Matches(msg, m.keys.Close, m.keys.Help):
-			m.mode = modeNormal
-		}
-		return m, nil
+		return m.updateHelp(msg)
 	}
 	switch {
 	case key.Matches(msg, m.keys.Quit):
 		return m.quit()
 	case key.Matches(msg, m.keys.Help):
-		m.mode = modeHelp
+		m.mode, m.helpTop = modeHelp, 0
 	case key.Matches(msg, m.keys.Pick):
 		m.mode = modePicker
 	case key.Matches(msg, m.keys.Close):
-		m.output = nil
+		// esc closes what is on top: a result panel, then the summary of an ended upgrade.
+		if m.output != nil {
+			m.output = nil
+		} else {
+			m.summaryOpen = false
+		}
 	case key.Matches(msg, m.keys.Rescan):
 		// A full discovery scan now rather than in a few seconds: an instance started or
 		// stopped meanwhile shows up at once.
 		m.scanDue = true
-		m.flash = &flash{text: "rescanning the host"}
+		m.flash = &flash{text: m.tr.T("rescanning the host")}
 		return m, m.kick()
+	case key.Matches(msg, m.keys.Older, m.keys.Newer, m.keys.PageUp, m.keys.PageDown, m.keys.Follow):
+		m.scrollLog(msg)
 	case slices.Contains(m.keys.Hold.Keys(), msg.String()):
 		return m.onHold()
 	case key.Matches(msg, m.keys.Narrate):
@@ -113,7 +126,8 @@ func (m Model) onKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// quit leaves nginx as it is; a step still waiting for its effect stops waiting.
+// quit ends the dashboard; nginx is left as it is (the demo stops its sandbox after). A step
+// still waiting for its effect stops waiting.
 func (m Model) quit() (tea.Model, tea.Cmd) {
 	if m.busy != nil {
 		m.busy.cancel()
@@ -121,12 +135,15 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	return m, tea.Quit
 }
 
+// title is an action's name on the screen.
+func (m Model) title(a model.Action) string { return m.tr.T(a.Title()) }
+
 // onAction answers an action key: the reason when it is not allowed now, else the path input
 // (install), the config test at once (it signals nothing), or a confirmation dialog.
 func (m Model) onAction(a model.Action) (tea.Model, tea.Cmd) {
 	v := m.verdict(a)
 	if !v.Allowed {
-		m.flash = &flash{text: fmt.Sprintf("%s: %s", a.Title(), v.Reason), isErr: true}
+		m.flash = &flash{text: m.tr.T("%s: %s", m.title(a), m.why(v)), isErr: true}
 		return m, nil
 	}
 	m.output = nil
@@ -140,24 +157,31 @@ func (m Model) onAction(a model.Action) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// updateConfirm: y runs the action if its target is unchanged; any other key cancels.
+// updateConfirm: y runs the action if its target is unchanged and the whole dialog could be
+// read; any other key cancels.
 func (m Model) updateConfirm(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	d := m.dialog
 	m.dialog, m.mode = nil, modeNormal
 	if d == nil {
 		return m, nil
 	}
+	title := m.title(d.action)
 	if !key.Matches(msg, m.keys.Confirm) {
-		m.flash = &flash{text: fmt.Sprintf("%s cancelled: nothing was sent", d.action.Title())}
+		m.flash = &flash{text: m.tr.T("%s cancelled: nothing was sent", title)}
 		return m, nil
+	}
+	refuse := func(why string) (tea.Model, tea.Cmd) {
+		m.flash = &flash{text: m.tr.T("%s refused: %s; nothing was sent", title, why), isErr: true}
+		return m, nil
+	}
+	if !m.dialogFits(d) {
+		return refuse(m.tr.T("the screen is too small to show the whole dialog"))
 	}
 	if d.stale != "" {
-		m.flash = &flash{text: fmt.Sprintf("%s refused: %s; nothing was sent", d.action.Title(), d.stale), isErr: true}
-		return m, nil
+		return refuse(d.stale)
 	}
 	if v := m.verdict(d.action); !v.Allowed {
-		m.flash = &flash{text: fmt.Sprintf("%s refused: %s; nothing was sent", d.action.Title(), v.Reason), isErr: true}
-		return m, nil
+		return refuse(m.why(v))
 	}
 	return m.startStep(d.action, d.candidate)
 }
@@ -171,7 +195,8 @@ func (m Model) startStep(a model.Action, candidate string) (tea.Model, tea.Cmd) 
 	ctx, cancel := context.WithCancel(context.Background())
 	m.busy = &running{action: a, cancel: cancel}
 	m.now = m.deps.Clock.Now()
-	m.record.begin(a, m.now)
+	m.ended = nil
+	m.record.begin(a, m.now, m.inst, m.probeStats)
 	m.syncKeys()
 	actor, in := m.deps.Actor, m.inst
 	return m, func() tea.Msg {
@@ -180,17 +205,21 @@ func (m Model) startStep(a model.Action, candidate string) (tea.Model, tea.Cmd) 
 }
 
 // onStepDone shows what a step did: a short notice, the config test's output, or a failure with
-// the error-log lines and the way back.
+// the error-log lines and the way back. A commit or rollback that succeeded ends the upgrade:
+// its summary shows, and the step list starts again.
 func (m Model) onStepDone(msg stepDoneMsg) Model {
 	m.now = m.deps.Clock.Now()
 	if m.busy != nil {
 		m.busy.cancel()
 	}
 	m.busy = nil
-	err := msg.res.Err
-	m.record.end(msg.action, m.now, err)
-	if msg.action == model.ActCommit && err != nil && !upgrade.IsRefused(err) && m.hasInst {
+	err, a := msg.res.Err, msg.action
+	m.record.end(a, m.now, err)
+	if a == model.ActCommit && err != nil && !upgrade.IsRefused(err) && m.hasInst {
 		m.quitSent = m.inst.Masters[0].PID // the old master got SIGQUIT: no way back to it
+	}
+	if a == model.ActInstall && msg.res.Installed != nil {
+		m.record.installed = msg.res.Installed
 	}
 	switch {
 	case err != nil:
@@ -199,16 +228,50 @@ func (m Model) onStepDone(msg stepDoneMsg) Model {
 		if errors.As(err, &se) && len(se.Log) > 0 {
 			lines = append(append([]string(nil), lines...), se.Log...)
 		}
-		m.output = &output{title: err.Error(), lines: lines, isErr: true}
-	case msg.action == model.ActTest:
-		m.output = &output{title: "config test passed", lines: msg.res.Lines}
-	default:
-		text := msg.action.Title() + " done"
-		if n := len(msg.res.Lines); n > 0 {
-			text = msg.res.Lines[n-1]
+		if se != nil && se.Reason == "" {
+			se = nil
 		}
-		m.flash = &flash{text: text}
+		why := err.Error()
+		if se != nil {
+			why = se.Reason // its Error() names the step again
+		}
+		head := m.tr.T("%s failed: %s", m.title(a), why)
+		if upgrade.IsRefused(err) {
+			head = m.tr.T("%s refused: %s", m.title(a), why)
+		}
+		m.output = &output{title: head, lines: lines, isErr: true}
+	case a == model.ActTest:
+		m.output = &output{title: m.tr.T("config test passed"), lines: msg.res.Lines}
+	default:
+		m.flash = &flash{text: m.doneText(a, msg.res)}
+	}
+	if err == nil && (a == model.ActCommit || a == model.ActRollback) {
+		m.endUpgrade(a, msg.res)
 	}
 	m.afterChange()
 	return m
+}
+
+// doneText says in a sentence what a step that succeeded did.
+func (m Model) doneText(a model.Action, res StepResult) string {
+	t, before := m.tr, m.record.before
+	oldPID := 0
+	if len(before.Masters) > 0 {
+		oldPID = before.Masters[0].PID
+	}
+	switch a {
+	case model.ActInstall:
+		if in := res.Installed; in != nil {
+			return t.T("%s is in place; the running binary is kept as %s", in.Binary, in.Backup)
+		}
+	case model.ActUpgrade:
+		return t.T("SIGUSR2 sent: the new master serves beside the old master %d", oldPID)
+	case model.ActDrain:
+		return t.T("SIGWINCH sent: the workers of the old master %d stopped accepting", oldPID)
+	case model.ActCommit:
+		return t.T("committed: the old master %d is gone and the new master serves alone", oldPID)
+	case model.ActRollback:
+		return t.T("rolled back: master %d serves the old binary again", oldPID)
+	}
+	return t.T("%s done", m.title(a))
 }

@@ -251,7 +251,8 @@ func TestHelpShowsWhyKeysAreRefused(t *testing.T) {
 		t.Fatalf("? opened mode %d", m.mode)
 	}
 	v := m.View()
-	for _, want := range []string{"KEYS", "not now: the binary at /usr/sbin/nginx is the one already running", "allowed now"} {
+	for _, want := range []string{"KEYS", "not now: the binary at /usr/sbin/nginx is the one already running",
+		"rescan the host", "scroll the error log", "quit the dashboard; nginx is left as it is"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("help lacks %q:\n%s", want, v)
 		}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -30,28 +29,39 @@ func (m Model) View() string {
 	var body string
 	switch {
 	case !m.scanned:
-		body = m.styles.Muted.Render("looking for nginx masters…")
+		body = m.styles.Muted.Render(m.tr.T("looking for nginx masters") + m.styles.G.Ellipsis)
 	case m.mode == modePicker:
 		body = m.renderPicker(w, bodyH)
+	case m.mode == modeHelp:
+		body = m.renderHelp(w, bodyH)
 	case !m.hasInst:
 		body = m.renderNoInstance(w)
 		if m.mode == modeConfirm && m.dialog != nil {
-			body += "\n" + m.dialog.view(m.styles, w) // it says the target is gone
+			box, _ := m.renderDialog(m.dialog, w, bodyH-lipgloss.Height(body)-1)
+			body += "\n" + box // it says the target is gone
 		}
 	default:
 		body = m.renderDashboard(w, bodyH)
 	}
-	return fitBlock(body, w, bodyH) + "\n" + footer
+	return fitBlock(body, w, bodyH, m.styles.G.Ellipsis) + "\n" + footer
 }
 
-// fitBlock makes a block exactly width x height: long lines cut, missing lines blank.
-func fitBlock(s string, width, height int) string {
+// bodyHeight is how many rows the screen has above the footer: the status line, which wraps
+// onto up to three lines, and the one line of key hints.
+func (m Model) bodyHeight() int {
+	text, _ := m.statusLine()
+	return max(m.height-m.statusRows(len(wrap(text, m.width)))-1, 1)
+}
+
+// fitBlock makes a block exactly width x height: long lines cut (ell marks the cut), missing
+// lines blank.
+func fitBlock(s string, width, height int, ell string) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > height {
 		lines = lines[:height]
 	}
 	for i, l := range lines {
-		lines[i] = padLine(l, width)
+		lines[i] = padLine(l, width, ell)
 	}
 	for len(lines) < height {
 		lines = append(lines, spaces(width))
@@ -61,115 +71,144 @@ func fitBlock(s string, width, height int) string {
 
 // renderNoInstance is the calm screen shown while no nginx master runs; the scan goes on.
 func (m Model) renderNoInstance(width int) string {
-	s := m.styles
-	lines := []string{
-		s.Title.Render("hotdeploy"),
-		"",
-		s.Warning.Render("no nginx master is running"),
-		"",
-		s.Muted.Render("Rescanning every " + idleRescan.String() + ": start nginx and it shows up here. q quits."),
+	s, t := m.styles, m.tr
+	type line struct {
+		text string
+		st   lipgloss.Style
 	}
-	if t := m.opts.Target; t.PidFile != "" || t.PID != 0 {
-		lines = append(lines, s.Muted.Render("watching only "+targetText(t)+"."))
+	lines := []line{{"hotdeploy", s.Title}, {"", s.Value}, {t.T("no nginx master is running"), s.Warning}, {"", s.Value},
+		{t.T("Rescanning every %s: start nginx and it shows up here. q quits.", idleRescan), s.Muted}}
+	if tg := m.opts.Target; tg.PidFile != "" || tg.PID != 0 {
+		lines = append(lines, line{t.T("watching only %s.", m.targetText(tg)), s.Muted})
 	}
 	if m.scanErr != nil {
-		lines = append(lines, "", s.ErrorLine.Render(m.scanErr.Error()))
+		lines = append(lines, line{"", s.Value}, line{m.scanErr.Error(), s.ErrorLine})
 	}
 	var b strings.Builder
 	for _, l := range lines {
-		for _, part := range wrap(l, width-2) {
-			b.WriteString(" " + part + "\n")
+		for _, part := range wrap(l.text, width-2) {
+			b.WriteString(" " + l.st.Render(part) + "\n")
 		}
 	}
 	return b.String()
 }
 
 // renderDashboard is the header, the process table, and below it the dialog, the path input,
-// the full help, or the step list beside the error log (or a result panel).
+// or the lower panels (summary, step list, guide, probe, log), which share what the table leaves.
 func (m Model) renderDashboard(w, h int) string {
-	header := renderHeader(m.styles, m.inst, w)
+	header := renderHeader(m.styles, m.tr, m.inst, w)
 	headerH := strings.Count(header, "\n") + 1
+	need := 1
+	for _, ms := range m.inst.Masters {
+		need += 1 + len(ms.Children)
+	}
+	table := func(rows int) string { return renderTable(m.styles, m.tr, m.inst, m.now, w, rows) }
+	switch {
+	case m.mode == modeConfirm && m.dialog != nil:
+		// The dialog first: the table gets what it leaves, and at a small size it goes, then the
+		// header, so that the dialog shows whole.
+		box, ok := m.renderDialog(m.dialog, w, h)
+		boxH := lipgloss.Height(box)
+		switch {
+		case !ok || boxH+headerH+3 > h:
+			return box
+		default:
+			return header + "\n" + table(min(need, h-headerH-boxH)) + "\n" + box
+		}
+	case m.mode == modeInput:
+		in := fitSegs([]seg{{text: m.tr.T("INSTALL") + "  ", st: m.styles.PanelTitle},
+			{text: m.tr.T("the running binary is backed up first; nothing is signalled"), st: m.styles.Muted}}, "", w, m.styles.G.Ellipsis)
+		in += "\n" + m.input.View()
+		return header + "\n" + table(min(need, max(h-headerH-2, 2))) + "\n" + in
+	}
 	// A blank line sets the table off from what is below, when the screen has room for it.
 	gap := "\n"
 	if h < 28 {
 		gap = ""
 	}
 	avail := h - headerH - len(gap)
-	lower, lowerH, fixed := m.lowerPanel(w)
-	need := 1
-	for _, ms := range m.inst.Masters {
-		need += 1 + len(ms.Children)
+	lowerMin := 6
+	if m.guideOn() || m.summaryOpen {
+		// The guide's two texts beside the probe and the log's newest lines, the summary: the
+		// table gives up rows for its cache processes first.
+		lowerMin = 12
 	}
-	tableH := min(need, avail-lowerH)
-	if !fixed {
-		// The step list and log take what the table leaves, at least 6 lines.
-		tableH = min(need, max(avail-6, 3))
-		lowerH = avail - tableH
-		lower = m.renderPanels(w, lowerH)
-	}
-	tableH = max(tableH, 2)
-	table := renderTable(m.styles, m.inst, m.now, w, tableH)
-	return header + "\n" + table + "\n" + gap + lower
+	tableH := max(min(need, max(avail-lowerMin, 3)), 2)
+	return header + "\n" + table(tableH) + "\n" + gap + m.renderLower(w, avail-tableH)
 }
 
-// lowerPanel returns what goes under the table when it has a fixed height (a dialog, the path
-// input, the full help); fixed is false for the step list and log, which fill what is left.
-func (m Model) lowerPanel(w int) (string, int, bool) {
-	var s string
-	switch m.mode {
-	case modeConfirm:
-		if m.dialog == nil {
-			return "", 0, false
-		}
-		s = m.dialog.view(m.styles, w)
-	case modeInput:
-		s = m.styles.PanelTitle.Render("INSTALL") + "  " +
-			m.styles.Muted.Render("the running binary is backed up first; nothing is signalled") + "\n" + m.input.View()
-	case modeHelp:
-		s = m.renderFullHelp(w)
-	default:
-		return "", 0, false
-	}
-	return s, lipgloss.Height(s), true
+// guideOn tells whether the guide is shown: in the demo, unless hidden with g, a result panel is
+// open, or the error log is scrolled back (the operator reads it).
+func (m Model) guideOn() bool {
+	return m.narrate && m.deps.Narration != nil && m.output == nil && m.logBack == 0
 }
 
-// renderPanels puts the step list beside the error log (or a result panel) in w x h cells.
+// renderLower is the summary of an upgrade that just ended (while it is open) above the step
+// list and what goes beside it.
+func (m Model) renderLower(w, h int) string {
+	if m.ended == nil || !m.summaryOpen {
+		return m.renderPanels(w, h)
+	}
+	sum := m.renderSummary(w)
+	rest := h - len(sum) - 1
+	switch {
+	case rest >= 6:
+		return strings.Join(sum, "\n") + "\n\n" + m.renderPanels(w, rest)
+	case rest >= 1:
+		s := m.styles
+		sum = append(sum, "", s.Muted.Render(cutWords(m.tr.T("esc closes the summary: the step list starts again under it"), w, s.G.Ellipsis)))
+	}
+	return strings.Join(sum, "\n")
+}
+
+// renderPanels puts the step list beside the error log (or a result panel) in w x h cells. On
+// a narrow screen a result panel takes the place of the step list: it is what went wrong.
 func (m Model) renderPanels(w, h int) string {
 	sw := stepsWidth(w)
-	steps := renderSteps(m.styles, m.steps(), sw)
 	rightW := w - sw - 2
 	if rightW < 24 {
-		return steps
+		if m.output != nil {
+			return renderOutput(m.styles, m.tr, m.output, m.verdict(model.ActRollback).Allowed, w, h)
+		}
+		return renderSteps(m.styles, m.tr, m.steps(), w)
 	}
-	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h), "  ", m.renderRight(rightW, h))
+	steps := renderSteps(m.styles, m.tr, m.steps(), sw)
+	ell := m.styles.G.Ellipsis
+	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h, ell), "  ", fitBlock(m.renderRight(rightW, h), rightW, h, ell))
 }
 
-// renderRight stacks the probe panel (when probing) over the guide (when on), a result panel,
-// or the error log, which takes what is left.
+// renderRight stacks the probe panel (when probing) over the guide (when on) and the error log,
+// or over a result panel. What shows a failure is never left out for the guide: the probe's
+// counts, failures and who answered, and the newest lines of the error log; the guide takes
+// what is left, in its short forms when room is short.
 func (m Model) renderRight(w, h int) string {
 	var top []string
-	guide := m.narrate && m.deps.Narration != nil && m.output == nil
+	guide := m.guideOn()
 	if m.deps.Probe != nil || m.deps.ProbeErr != "" {
-		top = m.renderProbe(w)
-		if guide && h < 16 {
-			top = top[:1] // the counts (failures in red); the guide needs the room
-		}
+		top = m.renderProbe(w, guide && h < 16)
 	}
 	rest := h - len(top)
 	var below string
 	switch {
 	case m.output != nil:
-		below = renderOutput(m.styles, m.output, m.verdict(model.ActRollback).Allowed, w, rest)
+		below = renderOutput(m.styles, m.tr, m.output, m.verdict(model.ActRollback).Allowed, w, rest)
 	case guide:
-		// The guide reads best in lines of at most 100 cells; on a tall screen the error log
-		// keeps what the guide leaves.
-		g := m.renderNarration(min(w, 100), rest)
+		logMin := 0
+		if rest >= 5 {
+			logMin = 3 // the title and the newest lines: a failure shows there first
+		}
+		g := m.renderGuide(min(w, 100), rest-logMin)
 		below = strings.Join(g, "\n")
-		if left := rest - len(g) - 1; left >= 6 {
-			below += "\n\n" + renderLog(m.styles, m.logPath, m.log, w, left)
+		left := rest - len(g)
+		if left > logMin && left >= 4 {
+			below += "\n"
+			left--
+		}
+		if left > 0 {
+			below += "\n" + renderLog(m.styles, m.tr, m.logPath, m.log, m.logBack, w, left)
 		}
 	default:
-		below = renderLog(m.styles, m.logPath, m.log, w, rest)
+		below = renderLog(m.styles, m.tr, m.logPath, m.log, m.logBack, w, rest)
 	}
 	if len(top) == 0 {
 		return below
@@ -177,9 +216,9 @@ func (m Model) renderRight(w, h int) string {
 	return strings.Join(top, "\n") + "\n" + below
 }
 
-func targetText(t inspect.Target) string {
-	if t.PidFile != "" {
-		return "the instance of pid file " + t.PidFile
+func (m Model) targetText(tg inspect.Target) string {
+	if tg.PidFile != "" {
+		return m.tr.T("the instance of pid file %s", tg.PidFile)
 	}
-	return fmt.Sprintf("the instance of master pid %d", t.PID)
+	return m.tr.T("the instance of master pid %d", tg.PID)
 }
