@@ -16,7 +16,7 @@ import (
 // checked). The hotdeploy binary itself is that candidate: `demo --scenario crash-on-start`
 // copies it into the sandbox and appends a trailer past its ELF segments (the loader never reads
 // it) naming a private copy of the real nginx and the sandbox's error log. Started from such a
-// copy under the name nginx, hotdeploy answers -v, -V, -t, -T, -h and -s by exec'ing that nginx,
+// copy under the name nginx (or the name of the copy an install checks), hotdeploy answers -v, -V, -t, -T, -h and -s by exec'ing that nginx,
 // and otherwise, which is how nginx starts it after SIGUSR2, writes an [emerg] line to the error
 // log and exits 1.
 //
@@ -46,7 +46,7 @@ func (c demoCandidate) trailer() string {
 // demoCandidateSelf reads the trailer of the running executable, if it has one and was started
 // as nginx.
 func demoCandidateSelf() (demoCandidate, bool) {
-	if len(os.Args) == 0 || filepath.Base(os.Args[0]) != "nginx" {
+	if len(os.Args) == 0 || !nginxName(filepath.Base(os.Args[0])) {
 		return demoCandidate{}, false
 	}
 	f, err := os.Open("/proc/self/exe")
@@ -87,6 +87,12 @@ func readTrailer(f *os.File) (demoCandidate, bool) {
 		return demoCandidate{}, false
 	}
 	return demoCandidate{mode: f4[1], nginx: string(nginx), errorLog: string(errLog)}, true
+}
+
+// nginxName tells whether a program name is nginx's: "nginx", or the copy hotdeploy stages
+// beside the binary to check before it installs it (".nginx.hotdeploy-<random>").
+func nginxName(base string) bool {
+	return base == "nginx" || strings.HasPrefix(base, ".nginx.hotdeploy-")
 }
 
 // run answers as the candidate: nginx's own answer to a question (-v, -t, …), else a crash.
