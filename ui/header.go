@@ -122,6 +122,9 @@ func renderHeader(s Styles, t translator, in model.Instance, width int) string {
 		onDisk,
 	})
 	lines := []string{line1, line2, line3}
+	if l := supervisionLine(s, t, in, width); l != "" {
+		lines = append(lines, l)
+	}
 	if len(in.Hidden) > 0 {
 		for _, l := range wrap(hiddenText(t, in.Hidden), width) {
 			lines = append(lines, s.Banner.Render(l))
@@ -142,4 +145,24 @@ func shortVersion(v string) string {
 func hiddenText(t translator, hidden []string) string {
 	return t.T("not root: cannot read %s, so the binary, its version or paths may be missing; "+
 		"actions need root (sudo hotdeploy)", strings.Join(hidden, ", "))
+}
+
+// supervisionLine names who supervises the master: systemd's unit with its MainPID and whether
+// that is the master it should be, or another supervisor; "" when none is known.
+func supervisionLine(s Styles, t translator, in model.Instance, width int) string {
+	switch u := in.Systemd; {
+	case u != nil:
+		ok := field{value: t.T("MainPID %d ok", u.MainPID), style: s.Muted}
+		if !u.MainPIDOK {
+			ok = field{value: t.T("MainPID %d NOT the master it should be", u.MainPID), style: s.Warning}
+		}
+		return fieldLine(s, width, []field{
+			{label: "systemd", value: u.Unit + " " + u.ActiveState, style: s.Value},
+			ok,
+			{label: "PIDFile", value: orDash(u.PIDFile), path: true, style: s.Value},
+		})
+	case in.Supervisor != "":
+		return fieldLine(s, width, []field{{label: t.T("supervised by"), value: in.Supervisor, style: s.Value}})
+	}
+	return ""
 }

@@ -59,7 +59,8 @@ type liveSource struct {
 	tails  map[string]*inspect.LogTail
 	// shown is the instance last refreshed, the one on screen: a scan counts connections for
 	// it only (the counter caches one instance's sockets).
-	shown string
+	shown       string
+	supervision supervision
 }
 
 func newLiveSource(sc *inspect.Scanner, t inspect.Target) *liveSource {
@@ -74,9 +75,24 @@ func (s *liveSource) Scan() (model.Snapshot, error) {
 	for i := range snap.Instances {
 		if in := &snap.Instances[i]; in.Key() == shown || len(snap.Instances) == 1 {
 			s.countConns(in)
+			// systemctl runs with the scan (every few seconds), never with each refresh.
+			before := len(in.Warnings)
+			inspect.Supervise(context.Background(), in)
+			s.mu.Lock()
+			s.supervision = supervision{key: in.Key(), unit: in.Systemd, other: in.Supervisor,
+				warnings: append([]string(nil), in.Warnings[before:]...)}
+			s.mu.Unlock()
 		}
 	}
 	return snap, err
+}
+
+// supervision is what the last scan learnt of the shown instance's supervisor.
+type supervision struct {
+	key      string
+	unit     *model.SystemdUnit
+	other    string
+	warnings []string
 }
 
 func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) {
@@ -84,8 +100,19 @@ func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) {
 	if err == nil {
 		s.mu.Lock()
 		s.shown = cur.Key()
+		sv := s.supervision
 		s.mu.Unlock()
 		s.countConns(&cur)
+		if sv.key == cur.Key() {
+			// MainPID as systemd last said it, judged against the tree as it is now.
+			if sv.unit != nil {
+				u := *sv.unit
+				u.MainPIDOK = len(cur.Masters) > 0 && u.MainPID == cur.Masters[0].PID
+				cur.Systemd = &u
+			}
+			cur.Supervisor = sv.other
+			cur.Warnings = append(cur.Warnings, sv.warnings...)
+		}
 	}
 	return cur, err
 }
