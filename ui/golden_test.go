@@ -120,7 +120,9 @@ func TestGolden(t *testing.T) {
 					Deps{Source: src, Actor: &fakeActor{}, Clock: fixedClock{t0}}, nil)
 				tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(size[0], size[1]))
 				if len(tc.keys) > 0 {
-					waitScreen(t, tm, "refresh 250ms")
+					// The keys go to the instance: wait until it is on screen (its phase
+					// badge), not only the footer, which shows before the first scan returns.
+					waitScreen(t, tm, "[ "+strings.ToUpper(tc.ins[0].Phase.String())+" ]")
 					for _, k := range tc.keys {
 						tm.Send(keyMsg(k))
 					}
