@@ -5,29 +5,54 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox/sandboxtest"
 	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade/upgradetest"
 )
 
-// killPoint is where a test SIGKILLs `hotdeploy upgrade`: right after the event that ends a
-// step, read from its --json output.
+// killPoint is where a test SIGKILLs `hotdeploy upgrade`: held at an audit entry (see
+// auditGate) once nginx shows the state wanted, so nothing after it has been done.
 type killPoint struct {
-	name  string
-	what  string
-	event func(map[string]any) bool
+	name string
+	what string
+	// passed is how many audit entries the process may write first (preflight, install,
+	// SIGUSR2): it then waits in the next one, having done what that one records.
+	passed int
+	// ready is the state of nginx to wait for before the kill.
+	ready func(in model.Instance) bool
 	// hold keeps a slow download open on an old worker, so the drain is still under way.
 	hold bool
 }
 
 var killPoints = []killPoint{
-	{"install", "the install is done", step("install", "done"), false},
-	{"usr2", "the new master serves (USR2 done)", step("upgrade", "done"), false},
-	{"mid-drain", "an old worker drains a held download", func(ev map[string]any) bool {
-		msg, _ := ev["message"].(string)
-		return ev["step"] == "drain" && ev["event"] == "progress" && strings.Contains(msg, "draining: worker")
+	{"install", "the candidate is installed, nothing signalled", 1, func(in model.Instance) bool { return in.BinaryDiffers }, false},
+	{"usr2", "the new master serves (USR2 done, no WINCH)", 2, func(in model.Instance) bool {
+		return in.Phase == model.PhaseBothServing && in.New().ActiveWorkers() == 2
+	}, false},
+	{"mid-drain", "an old worker drains a held download (WINCH sent)", 3, func(in model.Instance) bool {
+		return in.Phase == model.PhaseOldDraining && len(in.Masters[0].Children) == 1
 	}, true},
-	{"drained", "the old workers are gone", step("drain", "done"), false},
+	{"drained", "the old workers are gone (no QUIT)", 3, func(in model.Instance) bool { return in.Phase == model.PhaseOldDrained }, false},
+}
+
+// killAt runs `hotdeploy upgrade` to the kill point and SIGKILLs it there.
+func (c *cliTarget) killAt(t *testing.T, dirs driver.Dirs, kp killPoint, target []string, cand string) {
+	t.Helper()
+	gate := closedGate(t, c.audit)
+	up := startHD(t, dirs, append([]string{"upgrade", "--new-binary", cand, "--yes"}, target...)...)
+	pid := up.cmd.Process.Pid
+	for i := 0; i < kp.passed; i++ {
+		gate.pass(pid)
+	}
+	gate.waitBlocked(pid)
+	sandboxtest.WaitFor(t, inspect.NewScanner(), sandboxtest.Instance(t, c.sb), time.Minute, kp.what, kp.ready)
+	up.kill()
+	gate.open()
+	t.Logf("killed hotdeploy %d once %s", pid, kp.what)
 }
 
 // TestKilledDriverResumesOrRollsBack SIGKILLs `hotdeploy upgrade` after each step, then either
@@ -47,10 +72,7 @@ func TestKilledDriverResumesOrRollsBack(t *testing.T) {
 				}
 				cand := upgradetest.Copy(t)
 				candSHA := upgradetest.SHA256(t, cand)
-				up := startHD(t, dirs, append([]string{"upgrade", "--new-binary", cand, "--yes"}, target...)...)
-				up.until(kp.what, kp.event)
-				up.kill()
-				t.Logf("killed hotdeploy %d once %s", up.cmd.Process.Pid, kp.what)
+				c.killAt(t, dirs, kp, target, cand)
 				j, err := driver.LoadJournal(dirs.State, driver.Key(c.sb.PidFile))
 				if err != nil || j == nil || j.Backup != c.sb.Binary+".old" || j.InstalledSHA256 != candSHA || j.Outcome != "" {
 					t.Fatalf("journal the killed driver left: %+v, %v", j, err)
@@ -147,4 +169,44 @@ func resumeSignals(t *testing.T, p *hdProc) []string {
 		}
 	}
 	return sigs
+}
+
+// TestResumeStopsAfterDrainWithProbeThenCommits: after a kill once the new master serves,
+// `upgrade --resume --stop-after drain --probe URL` drains, passes the probe gate and stops
+// (drained, exit 0, a probe object in the result); a later `--resume` commits.
+func TestResumeStopsAfterDrainWithProbeThenCommits(t *testing.T) {
+	c := newCLITarget(t)
+	dirs := driver.Dirs{Runtime: filepath.Join(t.TempDir(), "run"), State: filepath.Join(t.TempDir(), "state")}
+	target := []string{"--pidfile", c.sb.PidFile, "--audit-log", c.audit, "--json"}
+	cand := upgradetest.Copy(t)
+	c.killAt(t, dirs, killPoints[1], target, cand)
+	res := startHD(t, dirs, append([]string{"upgrade", "--resume", "--yes", "--stop-after", "drain", "--probe", c.sb.URL}, target...)...)
+	code, r := res.wait(), res.result()
+	if code != 0 || r.Result != "drained" || r.Phase != "old-drained" || !strings.Contains(res.output(), `"probe":{`) {
+		t.Fatalf("--resume --stop-after drain --probe: exit %d, %+v\n%s%s", code, r, res.output(), res.stderr.String())
+	}
+	if got := resumeSignals(t, res); strings.Join(got, " ") != "SIGWINCH" {
+		t.Errorf("--resume --stop-after drain sent %v, want SIGWINCH only", got)
+	}
+	fin := startHD(t, dirs, append([]string{"upgrade", "--resume", "--yes"}, target...)...)
+	if code, r := fin.wait(), fin.result(); code != 0 || r.Result != "committed" || r.OldPID != c.master {
+		t.Fatalf("--resume after --stop-after drain: exit %d, %+v\n%s%s", code, r, fin.output(), fin.stderr.String())
+	}
+	if got := upgradetest.SHA256(t, c.sb.Binary); got != upgradetest.SHA256(t, cand) {
+		t.Errorf("the candidate is not on disk after the resumed commit")
+	}
+}
+
+// TestResumeWithNothingToResumeIsRefused: an idle instance with no journal: exit 2, one line.
+func TestResumeWithNothingToResumeIsRefused(t *testing.T) {
+	c := newCLITarget(t)
+	code, out, errOut := c.hd("upgrade", "--resume", "--yes", "--json")
+	if code != 2 || !strings.HasPrefix(errOut, "hotdeploy: no upgrade to resume: master ") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("--resume on an idle instance: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	c.checkUntouched("--resume with nothing to resume")
+	code, _, errOut = c.hd("upgrade", "--resume", "--yes", "--new-binary", upgradetest.Copy(t))
+	if code != 2 || !strings.Contains(errOut, "leave --new-binary out") {
+		t.Errorf("--resume --new-binary: exit %d, %q", code, errOut)
+	}
 }

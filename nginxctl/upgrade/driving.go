@@ -28,7 +28,7 @@ func (r *Runner) begin(step string) {
 }
 
 // track begins the journal of the upgrade of in's old master, or goes on with the one under
-// way for it, and records the build that master runs.
+// way for it, and records the build that master runs and the new master if there is one.
 func (r *Runner) track(step string, in model.Instance) {
 	if r.Session == nil || len(in.Masters) == 0 {
 		return
@@ -38,6 +38,12 @@ func (r *Runner) track(step string, in model.Instance) {
 	if err == nil {
 		err = r.Session.Update(func(j *driver.Journal) {
 			j.Step = step
+			if nw := in.New(); nw != nil {
+				// Also when a driver died before it saw the new master serve: the commit
+				// must name the master that stays.
+				ref := masterRef(nw.Process)
+				j.New = &ref
+			}
 			if j.OldSHA256 == "" {
 				j.OldSHA256, _ = inspect.FileSHA256(fmt.Sprintf("/proc/%d/exe", m.PID))
 			}
