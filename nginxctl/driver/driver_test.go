@@ -284,7 +284,7 @@ func TestSessionKeepsTheJournalAfterTheLock(t *testing.T) {
 		t.Fatalf("a second session by the .oldbin name: %v, want held", err)
 	}
 	old := Master{PID: 42, StartTicks: 7}
-	if err := s.Track(old, pidFile, "/usr/sbin/nginx"); err != nil {
+	if err := s.Track(old, pidFile, "/usr/sbin/nginx", nil); err != nil {
 		t.Fatal(err)
 	}
 	i, _ := s.Sending(Signal{Signal: "SIGQUIT", PID: 42, StartTicks: 7})
@@ -301,10 +301,10 @@ func TestSessionKeepsTheJournalAfterTheLock(t *testing.T) {
 	if j == nil || j.QuitSent() != 42 || j.Driver.Command != "upgrade" {
 		t.Fatalf("journal after the first driver: %+v", j)
 	}
-	if err := s2.Track(old, pidFile, "/usr/sbin/nginx"); err != nil || len(s2.Journal().Signals) != 1 {
+	if err := s2.Track(old, pidFile, "/usr/sbin/nginx", nil); err != nil || len(s2.Journal().Signals) != 1 {
 		t.Errorf("Track of the same old master started afresh: %v %+v", err, s2.Journal())
 	}
-	if err := s2.Track(Master{PID: 43, StartTicks: 8}, pidFile, "/usr/sbin/nginx"); err != nil || len(s2.Journal().Signals) != 0 {
+	if err := s2.Track(Master{PID: 43, StartTicks: 8}, pidFile, "/usr/sbin/nginx", nil); err != nil || len(s2.Journal().Signals) != 0 {
 		t.Errorf("Track of another old master kept the old journal: %v %+v", err, s2.Journal())
 	}
 }

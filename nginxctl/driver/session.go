@@ -79,30 +79,23 @@ func (j *Journal) clone() *Journal {
 	return &c
 }
 
-// SetStep names the running step in the lock file, and in the journal of an upgrade under way.
-func (s *Session) SetStep(step string) error {
-	err := s.lock.SetStep(step)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.j != nil && !s.j.Ended() && step != "preflight" {
-		s.j.Step = step
-		return errors.Join(err, s.save())
-	}
-	return err
-}
+// SetStep names the running step in the lock file (Track names it in the journal).
+func (s *Session) SetStep(step string) error { return s.lock.SetStep(step) }
 
 // Track begins the journal of an upgrade whose old master is old, or goes on with the one
-// under way for that same master. A journal of other masters, or of an upgrade that ended, is
-// replaced: the live tree says it is over.
-func (s *Session) Track(old Master, pidFile, binary string) error {
+// under way for that same master, applies fn and writes it: one write per step, as each costs
+// an fsync of the file and of its directory. A journal of other masters, or of an upgrade that
+// ended, is replaced: the live tree says it is over.
+func (s *Session) Track(old Master, pidFile, binary string, fn func(j *Journal)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.j != nil && !s.j.Ended() && s.j.Old.Is(old.PID, old.StartTicks) {
-		return nil
+	if s.j == nil || s.j.Ended() || !s.j.Old.Is(old.PID, old.StartTicks) {
+		s.j = &Journal{Instance: s.key, PidFile: pidFile, Binary: binary, Started: time.Now(), Old: &old,
+			Signals: []Signal{}}
 	}
-	now := time.Now()
-	s.j = &Journal{Instance: s.key, PidFile: pidFile, Binary: binary, Started: now, Old: &old,
-		Step: s.lock.Holder().Step, Signals: []Signal{}}
+	if fn != nil {
+		fn(s.j)
+	}
 	return s.save()
 }
 

@@ -29,26 +29,26 @@ func (r *Runner) begin(step string) {
 
 // track begins the journal of the upgrade of in's old master, or goes on with the one under
 // way for it, and records the build that master runs and the new master if there is one.
-func (r *Runner) track(step string, in model.Instance) {
+func (r *Runner) track(step string, in model.Instance, more ...func(j *driver.Journal)) {
 	if r.Session == nil || len(in.Masters) == 0 {
 		return
 	}
 	m := in.Masters[0]
-	err := r.Session.Track(masterRef(m.Process), in.PidFile, in.Binary)
-	if err == nil {
-		err = r.Session.Update(func(j *driver.Journal) {
-			j.Step = step
-			if nw := in.New(); nw != nil {
-				// Also when a driver died before it saw the new master serve: the commit
-				// must name the master that stays.
-				ref := masterRef(nw.Process)
-				j.New = &ref
-			}
-			if j.OldSHA256 == "" {
-				j.OldSHA256, _ = inspect.FileSHA256(fmt.Sprintf("/proc/%d/exe", m.PID))
-			}
-		})
-	}
+	err := r.Session.Track(masterRef(m.Process), in.PidFile, in.Binary, func(j *driver.Journal) {
+		j.Step = step
+		if nw := in.New(); nw != nil {
+			// Also when a driver died before it saw the new master serve: the commit must
+			// name the master that stays.
+			ref := masterRef(nw.Process)
+			j.New = &ref
+		}
+		if j.OldSHA256 == "" {
+			j.OldSHA256, _ = inspect.FileSHA256(fmt.Sprintf("/proc/%d/exe", m.PID))
+		}
+		for _, fn := range more {
+			fn(j)
+		}
+	})
 	if err != nil {
 		r.warnJournal(step, err)
 	}
@@ -80,15 +80,12 @@ func (r *Runner) noteSent(a model.Action, i int, result, errText string) {
 	}
 }
 
-// noteInstall records the backup and the candidate an install put in place.
-func (r *Runner) noteInstall(candidate string, got audit.Install) {
-	r.update("install", func(j *driver.Journal) {
+// installed records the backup and the candidate an install puts in place (see track).
+func installed(candidate string, got audit.Install) func(j *driver.Journal) {
+	return func(j *driver.Journal) {
 		j.Backup, j.BackupSHA256 = got.Backup, got.BackupSHA256
 		j.Candidate, j.InstalledSHA256 = candidate, got.NewSHA256
-		if j.OldSHA256 == "" {
-			j.OldSHA256 = got.BackupSHA256
-		}
-	})
+	}
 }
 
 // noteNew records the new master once it serves.

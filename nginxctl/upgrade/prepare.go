@@ -225,8 +225,7 @@ func (r *Runner) Install(ctx context.Context, in model.Instance, candidate strin
 	}
 	// The journal names the backup before the binary changes: a driver killed right after the
 	// rename leaves a successor that knows where the old build is.
-	r.track(step, in)
-	r.noteInstall(candidate, got)
+	r.track(step, in, installed(candidate, got))
 	if err := st.install(); err != nil {
 		// The rename is the only change to the binary: if it failed, the binary is as it was.
 		return refuse(err, nil)
