@@ -94,6 +94,20 @@ func (j *Journal) QuitSent() int {
 	return 0
 }
 
+// Unsure tells whether the last record of sig to m says "sending": a driver died between
+// writing it and learning the result, so the signal may or may not have gone out.
+func (j *Journal) Unsure(sig string, m *Master) bool {
+	if j == nil || m == nil {
+		return false
+	}
+	for i := len(j.Signals) - 1; i >= 0; i-- {
+		if s := j.Signals[i]; s.Signal == sig && m.Is(s.PID, s.StartTicks) {
+			return s.Result == "sending"
+		}
+	}
+	return false
+}
+
 // SentTo tells whether sig went (or may have gone) to the master m.
 func (j *Journal) SentTo(sig string, m *Master) bool {
 	if j == nil || m == nil {

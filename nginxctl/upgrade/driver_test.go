@@ -166,3 +166,70 @@ func TestRollbackRefusedWhileAnUpgradeDrives(t *testing.T) {
 		t.Errorf("journal signals %v", sigs)
 	}
 }
+
+// TestQuitInTheJournalRefusesRollbackAndResumeCommits: a driver sent SIGQUIT to the old master
+// while an old worker still drains a held download, then went away (its context ended, its lock
+// let go). The journal remembers the SIGQUIT: a rollback is refused (exit 2: the old master is
+// leaving, a SIGHUP could not bring its workers back), and --resume waits for it to go and
+// reports the commit.
+func TestQuitInTheJournalRefusesRollbackAndResumeCommits(t *testing.T) {
+	rg := newRig(t, 2)
+	dirs := testDirs(t)
+	_, release := upgradetest.HoldSlow(t, rg.sb)
+	s, err := driver.Begin(dirs, rg.sb.PidFile, "dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg.runner.Session = s
+	ctx := context.Background()
+	cand := upgradetest.Copy(t)
+	in, _, err := rg.runner.Install(ctx, rg.orig, cand)
+	if err == nil {
+		in, err = rg.runner.Start(ctx, in)
+	}
+	if err == nil {
+		in, err = rg.runner.Drain(ctx, in, false)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The commit waits for the old master, which waits for the held download: the driver
+	// goes away meanwhile.
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { _, err := rg.runner.Commit(cctx, in); done <- err }()
+	for j := s.Journal(); j.QuitSent() == 0; j = s.Journal() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the commit ended while the old master still drains")
+	}
+	s.End()
+	ropts := rg.opts("")
+	ropts.Dirs = dirs
+	rb := <-goRun(rollbackFn, ropts)
+	want := fmt.Sprintf("the old master %d got SIGQUIT", rg.master)
+	if rb.code != upgrade.ExitRefused || !strings.Contains(rb.stderr, want) || strings.Count(rb.stderr, "\n") != 1 {
+		t.Errorf("rollback after a SIGQUIT: exit %d, stderr %q; want 2 and %q", rb.code, rb.stderr, want)
+	}
+	opts := rg.opts("")
+	opts.Dirs, opts.Resume = dirs, true
+	res := goRun(upgradeFn, opts)
+	waitStep(t, dirs, rg.sb.PidFile, "commit")
+	release()
+	r := <-res
+	if got := upgradetest.LastResult(t, r.out); r.code != upgrade.ExitDone || got.Result != "committed" || got.OldPID != rg.master {
+		t.Fatalf("--resume after a SIGQUIT: exit %d, %+v\n%s%s", r.code, got, r.out, r.stderr)
+	}
+	rg.checkBinary("after the resumed commit", upgradetest.SHA256(t, cand))
+	quits := 0
+	for _, sig := range rg.signals() {
+		if sig == upgradetest.Sent("SIGQUIT", rg.master) {
+			quits++
+		}
+	}
+	if quits != 1 {
+		t.Errorf("SIGQUIT went to the old master %d times, want once (the journal said it was sent): %v", quits, rg.signals())
+	}
+}

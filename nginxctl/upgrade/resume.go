@@ -40,27 +40,32 @@ func Resume(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	old := in.Masters[0]
 	h.res.OldPID, h.res.NewPID = old.PID, in.New().PID
 	h.res.OldBuild, h.res.NewBuild = runningBuild(old), runningBuild(*in.New())
-	quitSent := r.quitSent(in) != 0
+	if r.quitSent(in) != 0 {
+		// The commit is under way: the old master leaves once its children are gone.
+		if in, err = r.AwaitCommit(ctx, in, j.Unsure("SIGQUIT", j.Old)); err == nil {
+			return h.finish("committed", in, nil)
+		}
+		return h.finish("failed", in, fmt.Errorf("%v; SIGQUIT reached the old master %d, so there is no going back: "+
+			"check `hotdeploy status` until it is gone", err, old.PID))
+	}
 	gateFrom := time.Now()
-	if in.Phase == model.PhaseBothServing && !quitSent {
+	if in.Phase == model.PhaseBothServing {
 		in, err = r.Drain(ctx, in, true)
 	} else if in.Phase == model.PhaseOldDraining {
 		in, err = r.AwaitDrained(ctx, in)
 	}
-	if err == nil && !quitSent {
+	if err == nil {
 		err = h.gate(gateFrom)
 	}
-	if err == nil && opts.StopAfterDrain && !quitSent {
+	if err == nil && opts.StopAfterDrain {
 		return h.finish("drained", in, nil)
 	}
 	if err == nil {
-		// After a SIGQUIT that may or may not have gone out, a second one is harmless: a
-		// master already quitting only goes on quitting.
 		if in, err = r.Commit(ctx, in); err == nil {
 			return h.finish("committed", in, nil)
 		}
 	}
-	if quitSent || (!IsRefused(err) && r.quitSent(in) != 0) {
+	if !IsRefused(err) && r.quitSent(in) != 0 {
 		return h.finish("failed", in, fmt.Errorf("%v; SIGQUIT reached the old master %d, so there is no going back: "+
 			"check `hotdeploy status` until it is gone", err, old.PID))
 	}

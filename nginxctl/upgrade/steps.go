@@ -256,25 +256,8 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 	if err := r.send(ctx, in, model.ActCommit, old.Process, syscall.SIGQUIT); err != nil {
 		return in, err
 	}
-	fail := func(format string, args ...any) error {
-		return &StepError{Step: step, Reason: fmt.Sprintf(format, args...), Log: log.last(20)}
-	}
-	in, err = r.await(ctx, in, r.DrainTimeout+r.StopTimeout, func(cur model.Instance, err error) (bool, error) {
-		log.read()
-		if err != nil {
-			return false, fail("no master of the instance is left: %v", err)
-		}
-		if cur.Masters[0].PID != nw.PID && cur.Masters[0].PID != old.PID {
-			return false, fail("unexpected master %d", cur.Masters[0].PID)
-		}
-		return cur.Masters[0].PID == nw.PID && cur.OldbinPID == 0, nil
-	})
-	if errors.Is(err, errWaitTimeout) {
-		err = fail("the old master %d is still there %s after SIGQUIT; it exits once its children are gone",
-			old.PID, r.DrainTimeout+r.StopTimeout)
-	}
-	if err != nil {
-		return in, wrapCtx(err, step, log)
+	if in, err = r.awaitOldGone(ctx, in, old, nw, log); err != nil {
+		return in, err
 	}
 	r.finishJournal(step, driver.Committed)
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
