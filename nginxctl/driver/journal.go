@@ -71,7 +71,8 @@ type Signal struct {
 	PID        int       `json:"pid"`
 	StartTicks uint64    `json:"start_ticks"`
 	Role       string    `json:"role"`
-	// Result: sending, sent, refused (the identity check failed), failed.
+	// Result: sending, sent, refused (the identity check failed), failed, not-sent (the
+	// driver decided against it after the record was written).
 	Result string `json:"result"`
 	Error  string `json:"error,omitempty"`
 }

@@ -168,6 +168,7 @@ func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master
 		return exited(nw.Process), nil
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGKILL} {
+		i := r.noteSending(model.ActRollback, nw.Process, proc.SignalName(sig))
 		target := nw.Process
 		if cur, err := r.Scanner.Refresh(in); err == nil {
 			in = cur
@@ -176,9 +177,10 @@ func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master
 			}
 		}
 		if exited(nw.Process) {
+			r.noteSent(model.ActRollback, i, "not-sent", "it exited")
 			return in, nil
 		}
-		if err := r.send(ctx, in, model.ActRollback, target, sig); err != nil {
+		if err := r.sendNoted(ctx, in, model.ActRollback, target, sig, i); err != nil {
 			if errors.Is(err, proc.ErrGone) || exited(nw.Process) {
 				return in, nil
 			}

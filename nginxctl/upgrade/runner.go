@@ -113,16 +113,27 @@ func (r *Runner) fresh(in model.Instance, a model.Action) (model.Instance, error
 // Nothing is sent once ctx has ended (the operator interrupted), nor when the audit log cannot
 // be written: an action that cannot be recorded is not taken.
 func (r *Runner) send(ctx context.Context, in model.Instance, a model.Action, p model.Process, sig syscall.Signal) error {
+	return r.sendNoted(ctx, in, a, p, sig, -1)
+}
+
+// sendNoted is send for a signal whose journal record i is written already (-1: write it now).
+// The record costs an fsync: a caller whose target may change under it (an untitled new
+// master titles itself) writes it before the refresh that picks the target.
+func (r *Runner) sendNoted(ctx context.Context, in model.Instance, a model.Action, p model.Process, sig syscall.Signal, i int) error {
 	name := proc.SignalName(sig)
 	if err := ctx.Err(); err != nil {
+		r.noteSent(a, i, "not-sent", err.Error())
 		return &StepError{Step: a.String(), Refused: true, Err: err,
 			Reason: fmt.Sprintf("interrupted before %s was sent to %s %d", name, p.Role, p.PID)}
 	}
 	if err := r.Audit.Check(); err != nil {
+		r.noteSent(a, i, "not-sent", err.Error())
 		return &StepError{Step: a.String(), Refused: true, Err: err,
 			Reason: fmt.Sprintf("%v: fix it before sending %s", err, name)}
 	}
-	i := r.noteSending(a, p, name)
+	if i < 0 {
+		i = r.noteSending(a, p, name)
+	}
 	err := proc.Signal(p.Ref(), sig)
 	entry := audit.Entry{Instance: in.Key(), Action: a.String(), Signal: name, PID: p.PID,
 		StartTicks: p.StartTicks, Result: "sent"}
