@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(v)
 	}
 	os.Setenv("LANG", "C")
-	os.Exit(m.Run())
+	os.Exit(withDriverDirs(m))
 }
 
 // t0 is the fixed "now" of the synthetic views.

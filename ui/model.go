@@ -100,6 +100,9 @@ type Model struct {
 	output   *output
 	flash    *flash
 
+	// drv is what the last refresh read of the instance's drivers (lock.go).
+	drv driverView
+
 	// Traffic proof (issue 4): the probe's last stats, which master each worker belongs to (so
 	// answers of exited workers still count for their generation), the held download.
 	probeStats *traffic.ProbeStats
@@ -192,10 +195,7 @@ func (m Model) verdict(a model.Action) model.Verdict {
 	if !m.hasInst {
 		return refusal(a, N("no nginx master is running"))
 	}
-	v := model.Check(m.inst, m.context(), a)
-	if v.Allowed && a == model.ActUpgrade && m.inst.BinarySameBytes {
-		v = refusal(a, N("the file at %s holds the build already running: install a new build first (i)"), m.inst.Binary)
-	}
+	v := m.driverVerdict(model.Check(m.inst, m.context(), a))
 	if v.Allowed && m.deps.Actor == nil {
 		v = model.Verdict{Action: a, Reason: m.deps.ActorErr}
 		if v.Reason == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 )
@@ -85,7 +86,7 @@ func Run(o Options) error {
 		if err != nil {
 			deps.ActorErr = newTranslator(o.Lang.orEnv()).T("actions disabled: %s", err.Error())
 		} else {
-			deps.Actor, deps.AuditPath = newRunnerActor(audit), audit.Path()
+			deps.Actor, deps.AuditPath = newRunnerActor(audit, driver.Dirs{}), audit.Path()
 		}
 	}
 	return runProgram(New(o, deps, initial))

@@ -132,6 +132,7 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	if m.busy != nil {
 		m.busy.cancel()
 	}
+	m.releaseDriver()
 	return m, tea.Quit
 }
 

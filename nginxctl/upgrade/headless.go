@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/supervisor"
 )
@@ -41,6 +42,11 @@ type HeadlessOptions struct {
 	ProbeReport func(nginxVersion string) any
 	// Stderr receives the one line of a refusal (os.Stderr when nil).
 	Stderr io.Writer
+	// Resume finishes an upgrade whose driver died instead of starting one (see Resume).
+	Resume bool
+	// Dirs are where the driver locks and the upgrade journals live; empty fields are
+	// driver.DefaultDirs (tests pass their own).
+	Dirs driver.Dirs
 }
 
 // ProbeGate is the traffic check a headless upgrade consults before committing: it returns an
@@ -78,10 +84,11 @@ func pickOne(snap model.Snapshot) (model.Instance, error) {
 		inspect.ErrBadTarget, len(names), strings.Join(names, ", "))
 }
 
-// newHeadless opens the audit log, prepares the runner and resolves the target to one instance.
-// An error means a refusal: nothing was touched.
-func newHeadless(ctx context.Context, opts HeadlessOptions, out io.Writer) (*headless, *Runner, model.Instance, error) {
-	h := &headless{opts: opts, out: out, start: time.Now()}
+// newHeadless opens the audit log, prepares the runner, resolves the target to one instance
+// and, unless command is empty (--dry-run changes nothing), takes the instance's driver lock
+// for command. An error means a refusal: nothing was touched. The caller calls h.end.
+func newHeadless(ctx context.Context, opts HeadlessOptions, out io.Writer, command string) (*headless, *Runner, model.Instance, error) {
+	h := &headless{opts: opts, out: out, start: time.Now(), exit: -1}
 	log, err := audit.Open(opts.AuditLog)
 	if err != nil {
 		return h, nil, model.Instance{}, err
@@ -96,6 +103,9 @@ func newHeadless(ctx context.Context, opts HeadlessOptions, out io.Writer) (*hea
 	r.Events = h.event
 	h.runner = r
 	in, err := single(r.Scanner, opts.Target)
+	if err == nil && command != "" {
+		in, err = h.drive(r, in, command)
+	}
 	if err == nil {
 		h.res.OldPID = in.Masters[0].PID
 		h.unit = inspect.Supervise(ctx, &in)
@@ -110,7 +120,15 @@ func newHeadless(ctx context.Context, opts HeadlessOptions, out io.Writer) (*hea
 // runs the candidate's build (or, without a candidate, the build on disk) is left alone:
 // unchanged, exit 0. --dry-run stops after the checks: checked.
 func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, in, err := newHeadless(ctx, opts, out)
+	if opts.Resume {
+		return Resume(ctx, opts, out)
+	}
+	command := "upgrade"
+	if opts.DryRun {
+		command = ""
+	}
+	h, r, in, err := newHeadless(ctx, opts, out, command)
+	defer h.end()
 	if err != nil {
 		return h.finish("refused", in, err)
 	}
@@ -129,6 +147,9 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 		return h.finish("refused", in, err)
 	}
 	if in, err = r.Preflight(ctx, in, opts.NewBinary); err != nil {
+		if in.Phase != model.PhaseIdle && IsRefused(err) {
+			err = fmt.Errorf("%w; finish it with `hotdeploy upgrade --resume --yes` or `hotdeploy rollback --yes`", err)
+		}
 		return h.finish("refused", in, err)
 	}
 	if opts.DryRun {
@@ -237,16 +258,20 @@ func (h *headless) rollBackAfter(ctx context.Context, r *Runner, in model.Instan
 // restores the binary file if one was installed but not started. Once started it is not
 // interrupted: a half-done rollback is worse than a finished one, and every wait is bounded.
 func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, in, err := newHeadless(ctx, opts, out)
+	h, r, in, err := newHeadless(ctx, opts, out, "rollback")
+	defer h.end()
 	if err != nil {
 		return h.finish("refused", in, err)
+	}
+	if j := r.journal(); j != nil && j.Old.Is(in.Masters[0].PID, in.Masters[0].StartTicks) {
+		h.res.Backup = j.Backup
 	}
 	if nw := in.New(); nw != nil {
 		h.res.NewPID = nw.PID
 	} else if err := somethingToRestore(in); err != nil {
 		return h.finish("refused", in, err)
 	}
-	if v := model.Check(in, model.Context{}, model.ActRollback); !v.Allowed && in.New() != nil {
+	if v := model.Check(in, model.Context{QuitSent: r.quitSent(in)}, model.ActRollback); !v.Allowed && in.New() != nil {
 		return h.finish("refused", in, errors.New(v.Reason))
 	}
 	if in, err = r.Rollback(context.WithoutCancel(ctx), in); err != nil {

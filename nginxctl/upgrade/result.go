@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/supervisor"
 )
@@ -71,6 +72,11 @@ type headless struct {
 	res    Result
 	runner *Runner
 	unit   *supervisor.Unit // the systemd unit running the instance, nil when none
+	// exit, when not -1, overrides the exit code of the result: a rollback that was asked
+	// for, or an upgrade found rolled back, is done (0), not a failure that was rolled back.
+	exit int
+	// session is this command's driver lock and journal; nil for --dry-run and refusals.
+	session *driver.Session
 }
 
 func (h *headless) event(e Event) {
@@ -109,6 +115,9 @@ func (h *headless) finishCode(result string, code int, in model.Instance, err er
 	r := &h.res
 	r.Result, r.ElapsedMS = result, since(h.start)
 	r.ExitCode = code
+	if h.exit >= 0 && code != ExitNeedsHuman {
+		r.ExitCode = h.exit
+	}
 	r.Ended = []Ended{}
 	if h.runner != nil {
 		r.Ended = h.runner.Ended()
