@@ -60,20 +60,26 @@ test-systemd:
 	  exit $$status
 
 # The Ansible role (assets/ansible) rolling hot upgrades over three sandbox nginx on this machine,
-# with Debian's ansible-core; as root. Each playbook run's output is kept in bin/fleet/.
-# HOTDEPLOY_DEB=path/to.deb tests that package instead of the stand-in the test packs itself.
+# with Debian's ansible-core, and the apt flow inside a real-systemd container (ansible-core in
+# its root, .ci/systemd-root); as root. The role installs the release .deb (make
+# release-snapshot) on this machine and in the container. Each playbook run's output is kept in
+# bin/fleet/. CI runs it after make test, make check-deb and make test-systemd, never beside them.
 deps-fleet:
 	@bash .ci/deps-fleet
 
-test-fleet: deps deps-fleet build
+test-fleet: deps deps-fleet build release-snapshot
 	@echo "== go vet (fleet tag)"
 	$(GO) vet -tags fleet ./assets/ansible/fleettest/
 	@mkdir -p bin/fleet
-	@echo "== go test -tags fleet (ansible-playbook against three sandbox hosts)"
-	@set -o pipefail; FLEET_LOG_DIR=$(CURDIR)/bin/fleet HOTDEPLOY_BIN=$(CURDIR)/$(BIN) \
-	  $(GO) test -tags fleet -count=1 -timeout 45m -v ./assets/ansible/fleettest/ 2>&1 | tee bin/fleet/test.log \
-	  | grep -E '^(ok|FAIL|PASS|panic)|^\s*--- |^\s+\S+_test\.go:[0-9]+:'; status=$$?; \
-	  echo "== summary: $$(grep -c -- '--- PASS' bin/fleet/test.log) passed, $$(grep -c -- '--- FAIL' bin/fleet/test.log) failed (tests and subtests)"; \
+	@echo "== Debian root for systemd-nspawn (.ci/systemd-root)"
+	@set -o pipefail; root=$$(bash .ci/systemd-root) || exit 1; \
+	  debs=(dist/hotdeploy_*_$$(dpkg --print-architecture).deb); \
+	  if [ $${#debs[@]} -ne 1 ] || [ ! -f "$${debs[0]}" ]; then echo "want one release .deb in dist/, found: $${debs[*]}"; exit 1; fi; \
+	  echo "== go test -tags fleet (ansible-playbook: three sandbox hosts, then apt under systemd; $${debs[0]})"; \
+	  FLEET_LOG_DIR=$(CURDIR)/bin/fleet HOTDEPLOY_BIN=$(CURDIR)/$(BIN) HOTDEPLOY_DEB=$(CURDIR)/$${debs[0]} \
+	  HOTDEPLOY_SYSTEMD_ROOT=$$root $(GO) test -tags fleet -count=1 -timeout 45m -v ./assets/ansible/fleettest/ 2>&1 \
+	  | tee bin/fleet/test.log | grep -E '^(ok|FAIL|PASS|panic)|^\s*--- |^\s+\S+_test\.go:[0-9]+:'; status=$$?; \
+	  echo "== fleet summary: $$(grep -cE -- '^\s*--- PASS' bin/fleet/test.log) passed, $$(grep -cE -- '^\s*--- FAIL' bin/fleet/test.log) failed, $$(grep -cE -- '^\s*--- SKIP' bin/fleet/test.log) skipped (tests and subtests)"; \
 	  exit $$status
 
 bench: deps

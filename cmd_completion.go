@@ -23,8 +23,8 @@ by hand, for example:
   hotdeploy completion zsh  > /usr/share/zsh/vendor-completions/_hotdeploy
   hotdeploy completion fish > /usr/share/fish/vendor_completions.d/hotdeploy.fish
 
---pid completes to the nginx masters running now (pid and title), --pidfile and --new-binary to
-files.`,
+--pid completes to the nginx masters running now (pid and title), --pidfile, --new-binary and
+--audit-log to files.`,
 		ValidArgs: completionShells,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {

@@ -25,14 +25,19 @@ func (a *app) manCmd() *cobra.Command {
 }
 
 // manCommands is the root (the dashboard) and every command an operator may type, help
-// included, in the order --help lists them.
+// included, in the order --help lists them, each followed by its own commands (audit verify).
 func manCommands(root *cobra.Command) []*cobra.Command {
 	cmds := []*cobra.Command{root}
-	for _, c := range root.Commands() {
-		if c.IsAvailableCommand() || c.Name() == "help" {
-			cmds = append(cmds, c)
+	var walk func(parent *cobra.Command)
+	walk = func(parent *cobra.Command) {
+		for _, c := range parent.Commands() {
+			if c.IsAvailableCommand() || (parent == root && c.Name() == "help") {
+				cmds = append(cmds, c)
+				walk(c)
+			}
 		}
 	}
+	walk(root)
 	return cmds
 }
 

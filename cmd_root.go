@@ -83,9 +83,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SuggestionsMinimumDistance = 2 // cobra only defaults it for its own message
 
 	root.AddCommand(a.statusCmd(), a.upgradeCmd(), a.rollbackCmd(), a.demoCmd(), a.versionCmd(),
-		a.completionCmd(), a.manCmd())
-	// The `audit` command group (issue 14's audit package) plugs in here:
-	// root.AddCommand(auditCmd(a)).
+		a.auditCmd(), a.completionCmd(), a.manCmd())
 	root.SetHelpCommand(a.helpCmd())
 	root.InitDefaultHelpCmd() // adds ours now, not at Execute, so the man page sees it too
 	addHelpFlags(root)

@@ -77,7 +77,7 @@ type durationValue struct {
 
 func (v durationValue) Type() string { return "duration" }
 func (v durationValue) String() string {
-	if v.p == nil {
+	if v.p == nil || *v.p == 0 { // zero is "not given" (audit --since): no "(default 0s)"
 		return ""
 	}
 	return v.p.String()

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,13 +18,13 @@ import (
 
 // These tests drive the command line as an operator or a script would, through run().
 
-// commandNames is every command an operator may type, by its name under the root.
+// commandNames is every command an operator may type directly under the root, by its name.
 func commandNames(t *testing.T) []string {
 	t.Helper()
 	var names []string
-	for _, c := range manCommands((&app{}).rootCmd()) {
-		if c.HasParent() {
-			names = append(names, c.Name())
+	for _, c := range commandPaths(t) {
+		if len(c) == 1 {
+			names = append(names, c[0])
 		}
 	}
 	if len(names) < 7 {
@@ -32,29 +33,45 @@ func commandNames(t *testing.T) []string {
 	return names
 }
 
+// commandPaths is every command an operator may type, as the words after hotdeploy
+// (["audit", "verify"] for a command under another).
+func commandPaths(t *testing.T) [][]string {
+	t.Helper()
+	var paths [][]string
+	for _, c := range manCommands((&app{}).rootCmd()) {
+		if c.HasParent() {
+			paths = append(paths, strings.Fields(c.CommandPath())[1:])
+		}
+	}
+	return paths
+}
+
 // TestHelpEveryForm: --help, -h, help, help CMD, CMD --help, CMD -h print the command's usage
-// on stdout, each flag with its sentence, nothing on stderr, exit 0.
+// on stdout, each flag with its sentence, nothing on stderr, exit 0 (CMD may be two words, such
+// as audit verify).
 func TestHelpEveryForm(t *testing.T) {
 	root := (&app{}).rootCmd()
-	forms := [][]string{{"--help"}, {"-h"}, {"help"}}
-	for _, name := range commandNames(t) {
-		forms = append(forms, []string{"help", name}, []string{name, "--help"}, []string{name, "-h"})
+	type form struct{ args, path []string }
+	forms := []form{{args: []string{"--help"}}, {args: []string{"-h"}}, {args: []string{"help"}}}
+	for _, path := range commandPaths(t) {
+		forms = append(forms, form{append([]string{"help"}, path...), path},
+			form{append(slices.Clone(path), "--help"), path}, form{append(slices.Clone(path), "-h"), path})
 	}
-	for _, args := range forms {
+	for _, f := range forms {
+		args := f.args
 		code, out, errOut := runCLI(t, args...)
 		if code != 0 || errOut != "" || !strings.Contains(out, "Usage:") {
 			t.Errorf("hotdeploy %s: exit %d, stderr %q, stdout %q; want usage, exit 0", strings.Join(args, " "), code, errOut, out)
 			continue
 		}
 		cmd := root // --help, -h, help
-		if len(args) == 2 {
-			name := args[0] // CMD --help, CMD -h
-			if name == "help" && !strings.HasPrefix(args[1], "-") {
-				name = args[1] // help CMD
-			}
+		if f.path != nil {
 			var err error
-			if cmd, _, err = root.Find([]string{name}); err != nil {
+			if cmd, _, err = root.Find(f.path); err != nil {
 				t.Fatal(err)
+			}
+			if want := "  " + cmd.CommandPath(); !strings.Contains(out, want) {
+				t.Errorf("hotdeploy %s: the usage lacks %q: another command's help?", strings.Join(args, " "), want)
 			}
 		}
 		cmd.Flags().VisitAll(func(f *pflag.Flag) {
@@ -92,7 +109,7 @@ func TestBadCommandLines(t *testing.T) {
 	}{
 		{[]string{"stats"}, `unknown command "stats": did you mean "status"?`},
 		{[]string{"upgarde", "--yes"}, `unknown command "upgarde": did you mean "upgrade"?`},
-		{[]string{"frobnicate"}, `unknown command "frobnicate": want completion, demo, rollback, status, upgrade or version`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate": want audit, completion, demo, rollback, status, upgrade or version`},
 		{[]string{"help", "rolback"}, `did you mean "rollback"?`},
 		{[]string{"status", "--jsn"}, `unknown flag --jsn for "hotdeploy status": did you mean --json?`},
 		{[]string{"version", "--bogus"}, `unknown flag --bogus for "hotdeploy version"`},
@@ -121,6 +138,13 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"completion", "bash", "zsh"}, `unexpected argument "zsh"`},
 		{[]string{"upgrade", "--dry-run", "--resume"}, "give --dry-run or --resume, not both"},
 		{[]string{"upgrade", "--resume", "--yes", "--new-binary", "/tmp/nginx-1.26"}, "--resume goes on with the build the upgrade journal names: leave --new-binary out"},
+		{[]string{"audit", "verfy"}, `unknown command "verfy" for "hotdeploy audit": did you mean "verify"?`},
+		{[]string{"audit", "now"}, `unexpected argument "now": hotdeploy audit takes none but the command verify`},
+		{[]string{"audit", "verify", "now"}, `unexpected argument "now": hotdeploy audit verify takes none`},
+		{[]string{"audit", "--since", "soon"}, "--since soon: want a duration such as 1h"},
+		{[]string{"audit", "--since", "0s"}, "--since 0s: want a positive duration such as 1h"},
+		{[]string{"audit", "verify", "--since", "1h"}, `unknown flag --since for "hotdeploy audit verify"`},
+		{[]string{"audit", "--audit-log", ""}, `--audit-log "": empty path`},
 	}
 	for _, tt := range tests {
 		code, out, errOut := runCLI(t, tt.args...)

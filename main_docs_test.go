@@ -44,8 +44,9 @@ func complete(t *testing.T, words ...string) ([]string, string) {
 	return lines[:len(lines)-1], lines[len(lines)-1]
 }
 
-// TestCompletionCandidates: `hotdeploy up` completes to upgrade; --pid to the masters running
-// now with their titles (a sandbox master among them); --pidfile and --new-binary to files.
+// TestCompletionCandidates: `hotdeploy up` completes to upgrade, `audit v` to verify; --pid to
+// the masters running now with their titles (a sandbox master among them); --pidfile,
+// --new-binary and --audit-log to files; --since to nothing.
 func TestCompletionCandidates(t *testing.T) {
 	if got, dir := complete(t, "up"); len(got) != 1 || !strings.HasPrefix(got[0], "upgrade\t") || dir != ":4" {
 		t.Errorf("hotdeploy up<Tab>: %q %s; want upgrade alone, no files (:4)", got, dir)
@@ -54,10 +55,16 @@ func TestCompletionCandidates(t *testing.T) {
 		t.Errorf("hotdeploy <Tab>: %q; want the %d commands, not the hidden man", got, len(commandNames(t)))
 	}
 	for _, words := range [][]string{{"upgrade", "--pidfile", ""}, {"upgrade", "--new-binary", ""}, {"status", "--pidfile", ""},
-		{"--new-binary", ""}, {"rollback", "--audit-log", ""}} {
+		{"--new-binary", ""}, {"rollback", "--audit-log", ""}, {"audit", "--audit-log", ""}, {"audit", "verify", "--audit-log", ""}} {
 		if got, dir := complete(t, words...); len(got) != 0 || dir != ":0" {
 			t.Errorf("%q<Tab>: %q %s; want file completion (:0)", words, got, dir)
 		}
+	}
+	if got, dir := complete(t, "audit", "v"); len(got) != 1 || !strings.HasPrefix(got[0], "verify\t") || dir != ":4" {
+		t.Errorf("hotdeploy audit v<Tab>: %q %s; want verify alone, no files (:4)", got, dir)
+	}
+	if got, dir := complete(t, "audit", "--since", ""); len(got) != 0 || dir != ":4" {
+		t.Errorf("hotdeploy audit --since <Tab>: %q %s; want nothing, no files (:4)", got, dir)
 	}
 	sb := sandboxtest.Start(t, sandbox.SandboxOptions{Workers: 1})
 	master := sandboxtest.Instance(t, sb).Masters[0]

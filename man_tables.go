@@ -162,7 +162,8 @@ func manTables(r *roff) {
 	}
 
 	r.macro("SH", "FILES")
-	r.item("/var/log/hotdeploy/audit.log", "The audit log as root (JSON lines, 0600): time, user, instance, signal, target pid and start time, result. Otherwise under $XDG_STATE_HOME/hotdeploy/. --audit-log names another.")
+	r.item("/var/log/hotdeploy/audit.log", "The audit log as root (JSON lines, 0600, directory 0700): time, who (user, login user and uid, sudo user and uid, tty, SSH peer), instance, action, signal, target pid and start time, result, each line chained to the one before by its sha256. Otherwise under $XDG_STATE_HOME/hotdeploy/. --audit-log names another. hotdeploy audit prints it, hotdeploy audit verify checks it. Each entry is also sent to the journal (journalctl -t hotdeploy) or syslog.")
+	r.item("/var/log/hotdeploy/audit.log.head", "The hash and sequence number of the log's last line, so that removed last lines or a truncation are caught. Rotate the log with logrotate's create, naming the log itself, never this file.")
 	r.item("<binary>.old", "The backup of the running binary, next to it, made before a new one is installed.")
 	r.item("/run/hotdeploy/*.lock", "One lock per instance, named after the real path of its pid file, held (flock) by whoever drives it: upgrade, rollback, or the dashboard during an upgrade. Its content names the holder: pid, user, since when, step. Otherwise under $XDG_RUNTIME_DIR/hotdeploy/.")
 	r.item("/var/lib/hotdeploy/*.json", "The journal of an upgrade, written atomically as it goes: masters, backup and its sha256, installed sha256, every signal and its result; marked committed or rolled-back at the end. upgrade --resume and rollback read it. Otherwise under $XDG_STATE_HOME/hotdeploy/.")

@@ -112,8 +112,8 @@ func RunList(w io.Writer, path string, since time.Duration, asJSON bool) error {
 		from = time.Now().Add(-since)
 	}
 	entries, err := ReadEntries(path, from)
-	if entries == nil {
-		return err
+	if err != nil && len(entries) == 0 {
+		return err // nothing read (missing, unreadable, or every line damaged): no empty table
 	}
 	var werr error
 	if asJSON {

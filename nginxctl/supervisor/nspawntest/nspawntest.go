@@ -30,6 +30,16 @@ const helperEnv = "HOTDEPLOY_NSPAWN_CGROUPS"
 // the binary was re-executed as one, otherwise holds the root shared (so .ci/systemd-root does
 // not remove it meanwhile), runs the tests and removes what the builds left.
 func Main(m *testing.M) {
+	done := Enter()
+	code := m.Run()
+	done()
+	os.Exit(code)
+}
+
+// Enter is Main for a TestMain that does more around m.Run (the fleet tests): call it first.
+// It becomes the helper when the binary was re-executed as one (and never returns then), holds
+// the root shared, and returns what removes the builds once the tests ran.
+func Enter() (done func()) {
 	if dirs, ok := os.LookupEnv(helperEnv); ok {
 		runHelper(dirs, os.Args[1:])
 	}
@@ -38,9 +48,7 @@ func Main(m *testing.M) {
 			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_SH) // released when the process ends
 		}
 	}
-	code := m.Run()
-	removeBuilds()
-	os.Exit(code)
+	return removeBuilds
 }
 
 // runHelper joins each cgroup in dirs (a list separated by colons) and execs nspawn with args.
