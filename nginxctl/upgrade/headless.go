@@ -238,8 +238,9 @@ func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	if in, err = r.Rollback(context.WithoutCancel(ctx), in); err != nil {
 		return h.finish("failed", in, err)
 	}
-	h.finish("rolled-back", in, nil)
-	return ExitDone
+	// Done: the rollback asked for happened. The result object says so too, since scripts read
+	// exit_code as the verdict.
+	return h.finishCode("rolled-back", ExitDone, in, nil)
 }
 
 // somethingToRestore says why a rollback with no new master running would have nothing to do.

@@ -98,9 +98,15 @@ func (h *headless) event(e Event) {
 // finish prints the result and returns the exit code. A refusal is one line on stderr, and
 // with --json the result object on stdout too.
 func (h *headless) finish(result string, in model.Instance, err error) int {
+	return h.finishCode(result, exitCodes[result], in, err)
+}
+
+// finishCode is finish with the exit code given: `hotdeploy rollback` that rolled back is done
+// (0), where an upgrade that rolled back failed (1).
+func (h *headless) finishCode(result string, code int, in model.Instance, err error) int {
 	r := &h.res
 	r.Result, r.ElapsedMS = result, since(h.start)
-	r.ExitCode = exitCodes[result]
+	r.ExitCode = code
 	r.Ended = []Ended{}
 	if h.runner != nil {
 		r.Ended = h.runner.Ended()
