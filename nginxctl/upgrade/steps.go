@@ -235,7 +235,8 @@ func drainState(o model.Master, now time.Time) string {
 	return msg
 }
 
-// Commit sends QUIT to the old master and waits until it is gone and nginx.pid.oldbin removed.
+// Commit sends QUIT to the old master and waits until nginx.pid.oldbin is removed and the
+// kernel says the old master exited.
 func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance, error) {
 	const step = "commit"
 	start := time.Now()
@@ -259,7 +260,9 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 		if cur.Masters[0].PID != nw.PID && cur.Masters[0].PID != old.PID {
 			return false, fail("unexpected master %d", cur.Masters[0].PID)
 		}
-		return cur.Masters[0].PID == nw.PID && cur.OldbinPID == 0, nil
+		// The old master removes nginx.pid.oldbin on its way out, a moment before the kernel
+		// says it exited: gone means the kernel's word (DESIGN.md safety rule 8).
+		return cur.Masters[0].PID == nw.PID && cur.OldbinPID == 0 && exited(old.Process), nil
 	})
 	if errors.Is(err, errWaitTimeout) {
 		err = fail("the old master %d is still there %s after SIGQUIT; it exits once its children are gone",
