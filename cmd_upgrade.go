@@ -52,21 +52,21 @@ func (a *app) upgradeCmd() *cobra.Command {
 		"Request this http(s) URL throughout; any failure after SIGWINCH rolls back instead of committing.")
 	_ = cmd.RegisterFlagCompletionFunc("probe", cobra.NoFileCompletions)
 	fs.BoolVar(&dryRun, "dry-run", false, "Check only (the candidate and the config test with the master's -p/-c/-g), change nothing: result \"checked\".")
-	fs.BoolVar(&resume, "resume", false, "Finish an upgrade whose driver died, from the phase nginx is in. Not yet supported.")
+	fs.BoolVar(&resume, "resume", false, "Finish an upgrade whose driver died, from the phase nginx is in: drain, the --probe gate, "+
+		"commit, or stop where --stop-after says; an upgrade found committed or rolled back gives its result.")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := checkTarget(cmd); err != nil {
 			return err
 		}
-		// The engine cannot yet pick up a dead driver's upgrade: refuse rather than pretend.
 		switch {
 		case dryRun && resume:
 			return badInputf("give --dry-run or --resume, not both")
-		case resume:
-			return badInputf("--resume is not yet supported: nothing was changed; finish with the dashboard or hotdeploy rollback")
+		case resume && o.NewBinary != "":
+			return badInputf("--resume goes on with the build the upgrade journal names: leave --new-binary out")
 		case !yes && !dryRun:
 			return needsYes("upgrade")
 		}
-		o.Target, o.StopAfterDrain, o.DryRun = *t, stopAfter == "drain", dryRun
+		o.Target, o.StopAfterDrain, o.DryRun, o.Resume = *t, stopAfter == "drain", dryRun, resume
 		return a.runHeadless(o, probeURL, true)
 	}
 	return cmd

@@ -164,9 +164,12 @@ func manTables(r *roff) {
 	r.macro("SH", "FILES")
 	r.item("/var/log/hotdeploy/audit.log", "The audit log as root (JSON lines, 0600): time, user, instance, signal, target pid and start time, result. Otherwise under $XDG_STATE_HOME/hotdeploy/. --audit-log names another.")
 	r.item("<binary>.old", "The backup of the running binary, next to it, made before a new one is installed.")
+	r.item("/run/hotdeploy/*.lock", "One lock per instance, named after the real path of its pid file, held (flock) by whoever drives it: upgrade, rollback, or the dashboard during an upgrade. Its content names the holder: pid, user, since when, step. Otherwise under $XDG_RUNTIME_DIR/hotdeploy/.")
+	r.item("/var/lib/hotdeploy/*.json", "The journal of an upgrade, written atomically as it goes: masters, backup and its sha256, installed sha256, every signal and its result; marked committed or rolled-back at the end. upgrade --resume and rollback read it. Otherwise under $XDG_STATE_HOME/hotdeploy/.")
 
 	r.macro("SH", "ENVIRONMENT")
 	r.item("NO_COLOR", "When set, the dashboard uses no colour; state is always shown by a word or glyph too.")
+	r.item("HOTDEPLOY_RUNTIME_DIR, HOTDEPLOY_STATE_DIR", "Absolute paths that replace the directories of the driver locks and of the upgrade journals (see FILES).")
 	r.item("LC_ALL, LC_MESSAGES, LANG", "The dashboard's language when --lang is not given (zh_* for Chinese). Command-line output and JSON stay English.")
 
 	r.macro("SH", "SEE ALSO")

@@ -19,7 +19,7 @@ import (
 // Every view test renders without colour, as a golden file and a person with NO_COLOR see it.
 func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
-	os.Exit(m.Run())
+	os.Exit(withDriverDirs(m))
 }
 
 // t0 is the fixed "now" of the synthetic views.

@@ -38,6 +38,8 @@ func (m Model) statusLine() (string, lipgloss.Style) {
 		return m.flash.text, s.ErrorLine
 	case m.flash != nil:
 		return m.flash.text, s.InfoLine
+	case m.drv.other != nil && m.busy == nil:
+		return m.driverLine(), s.Warning
 	case m.busy != nil:
 		r := m.record.rec(m.busy.action)
 		el := ""

@@ -96,6 +96,9 @@ type Model struct {
 	output   *output
 	flash    *flash
 
+	// drv is what the last refresh read of the instance's drivers (lock.go).
+	drv driverView
+
 	// Traffic proof (issue 4): the probe's last stats, which master each worker belongs to (so
 	// answers of exited workers still count for their generation), the held download.
 	probeStats *traffic.ProbeStats
@@ -171,7 +174,7 @@ func (m Model) verdict(a model.Action) model.Verdict {
 	if !m.hasInst {
 		return model.Verdict{Action: a, Reason: "no nginx master is running"}
 	}
-	v := model.Check(m.inst, m.context(), a)
+	v := m.driverVerdict(model.Check(m.inst, m.context(), a))
 	if v.Allowed && m.deps.Actor == nil {
 		v = model.Verdict{Action: a, Reason: m.deps.ActorErr}
 		if v.Reason == "" {

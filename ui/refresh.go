@@ -34,13 +34,14 @@ type refreshMsg struct {
 type extras struct {
 	probe *traffic.ProbeStats
 	held  heldState
+	drv   driverView
 }
 
 // extrasReader captures what to read; the returned function runs off the UI goroutine.
 func (m Model) extrasReader() func() extras {
-	probe, held := m.deps.Probe, m.held
+	probe, held, drv := m.deps.Probe, m.held, m.driverReader()
 	return func() extras {
-		var e extras
+		e := extras{drv: drv()}
 		if probe != nil {
 			st := probe.Stats()
 			e.probe = &st
@@ -58,6 +59,8 @@ func (m *Model) applyExtras(e extras) {
 	if m.held != nil && e.held.pid == m.heldInfo.pid {
 		m.heldInfo = e.held
 	}
+	m.applyDriver(e.drv)
+	m.releaseWhenIdle()
 }
 
 // tick re-arms the refresh loop: after the interval, the read runs in the timer's own command,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 )
@@ -75,7 +76,7 @@ func Run(o Options) error {
 		if err != nil {
 			deps.ActorErr = fmt.Sprintf("actions disabled: %v", err)
 		} else {
-			deps.Actor = newRunnerActor(audit)
+			deps.Actor = newRunnerActor(audit, driver.Dirs{})
 		}
 	}
 	return runProgram(New(o, deps, initial))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
@@ -122,13 +123,17 @@ func (s *liveSource) LogLines(path string) []string {
 	return lines
 }
 
-// runnerActor runs steps with nginxctl's Runner, collecting its progress messages.
+// runnerActor runs steps with nginxctl's Runner, collecting its progress messages. Steps that
+// change nginx run under the dashboard's driver lock and journal (lock.go).
 type runnerActor struct {
 	newRunner func(events func(upgrade.Event)) *upgrade.Runner
+	win       *window
 }
 
-func newRunnerActor(audit *audit.Log) *runnerActor {
-	return &runnerActor{newRunner: func(events func(upgrade.Event)) *upgrade.Runner {
+func (ra *runnerActor) driverWindow() *window { return ra.win }
+
+func newRunnerActor(audit *audit.Log, dirs driver.Dirs) *runnerActor {
+	return &runnerActor{win: newWindow(dirs), newRunner: func(events func(upgrade.Event)) *upgrade.Runner {
 		// A scanner of its own: the runner polls every few milliseconds, which would skew the
 		// dashboard's CPU% intervals if they shared one.
 		r := upgrade.NewRunner(inspect.NewScanner(), audit)
@@ -148,6 +153,13 @@ func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance
 		lines = append(lines, e.Message)
 		mu.Unlock()
 	})
+	if a != model.ActTest {
+		s, err := ra.win.hold(in)
+		if err != nil {
+			return StepResult{Err: err}
+		}
+		r.Session = s
+	}
 	var err error
 	switch a {
 	case model.ActInstall:

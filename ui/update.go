@@ -118,6 +118,7 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	if m.busy != nil {
 		m.busy.cancel()
 	}
+	m.releaseDriver()
 	return m, tea.Quit
 }
 

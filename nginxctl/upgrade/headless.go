@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
@@ -40,6 +41,11 @@ type HeadlessOptions struct {
 	ProbeReport func(nginxVersion string) any
 	// Stderr receives the one line of a refusal (os.Stderr when nil).
 	Stderr io.Writer
+	// Resume finishes an upgrade whose driver died instead of starting one (see Resume).
+	Resume bool
+	// Dirs are where the driver locks and the upgrade journals live; empty fields are
+	// driver.DefaultDirs (tests pass their own).
+	Dirs driver.Dirs
 }
 
 // ProbeGate is the traffic check a headless upgrade consults before committing: it returns an
@@ -72,10 +78,11 @@ func single(sc *inspect.Scanner, t inspect.Target) (model.Instance, error) {
 		inspect.ErrBadTarget, len(names), strings.Join(names, ", "))
 }
 
-// newHeadless opens the audit log, prepares the runner and resolves the target to one instance.
-// An error means a refusal: nothing was touched.
-func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model.Instance, error) {
-	h := &headless{opts: opts, out: out, start: time.Now()}
+// newHeadless opens the audit log, prepares the runner, resolves the target to one instance
+// and, unless command is empty (--dry-run changes nothing), takes the instance's driver lock
+// for command. An error means a refusal: nothing was touched. The caller calls h.end.
+func newHeadless(opts HeadlessOptions, out io.Writer, command string) (*headless, *Runner, model.Instance, error) {
+	h := &headless{opts: opts, out: out, start: time.Now(), exit: -1}
 	log, err := audit.Open(opts.AuditLog)
 	if err != nil {
 		return h, nil, model.Instance{}, err
@@ -90,6 +97,9 @@ func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model
 	r.Events = h.event
 	h.runner = r
 	in, err := single(r.Scanner, opts.Target)
+	if err == nil && command != "" {
+		in, err = h.drive(r, in, command)
+	}
 	if err == nil {
 		h.res.OldPID = in.Masters[0].PID
 		// Prove the log takes an entry (a full disk passes an open) before anything changes.
@@ -103,7 +113,15 @@ func newHeadless(opts HeadlessOptions, out io.Writer) (*headless, *Runner, model
 // runs the candidate's build (or, without a candidate, the build on disk) is left alone:
 // unchanged, exit 0. --dry-run stops after the checks: checked.
 func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, in, err := newHeadless(opts, out)
+	if opts.Resume {
+		return Resume(ctx, opts, out)
+	}
+	command := "upgrade"
+	if opts.DryRun {
+		command = ""
+	}
+	h, r, in, err := newHeadless(opts, out, command)
+	defer h.end()
 	if err != nil {
 		return h.finish("refused", in, err)
 	}
@@ -119,6 +137,9 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 		}
 	}
 	if in, err = r.Preflight(ctx, in, opts.NewBinary); err != nil {
+		if in.Phase != model.PhaseIdle && IsRefused(err) {
+			err = fmt.Errorf("%w; finish it with `hotdeploy upgrade --resume --yes` or `hotdeploy rollback --yes`", err)
+		}
 		return h.finish("refused", in, err)
 	}
 	if opts.DryRun {
@@ -239,24 +260,27 @@ func (h *headless) rollBackAfter(ctx context.Context, r *Runner, in model.Instan
 // restores the binary file if one was installed but not started. Once started it is not
 // interrupted: a half-done rollback is worse than a finished one, and every wait is bounded.
 func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, in, err := newHeadless(opts, out)
+	h, r, in, err := newHeadless(opts, out, "rollback")
+	defer h.end()
 	if err != nil {
 		return h.finish("refused", in, err)
+	}
+	if j := r.journal(); j != nil && j.Old.Is(in.Masters[0].PID, in.Masters[0].StartTicks) {
+		h.res.Backup = j.Backup
 	}
 	if nw := in.New(); nw != nil {
 		h.res.NewPID = nw.PID
 	} else if err := somethingToRestore(in); err != nil {
 		return h.finish("refused", in, err)
 	}
-	if v := model.Check(in, model.Context{}, model.ActRollback); !v.Allowed && in.New() != nil {
+	if v := model.Check(in, model.Context{QuitSent: r.quitSent(in)}, model.ActRollback); !v.Allowed && in.New() != nil {
 		return h.finish("refused", in, errors.New(v.Reason))
 	}
 	if in, err = r.Rollback(context.WithoutCancel(ctx), in); err != nil {
 		return h.finish("failed", in, err)
 	}
-	// Done: the rollback asked for happened. The result object says so too, since scripts read
-	// exit_code as the verdict.
-	return h.finishCode("rolled-back", ExitDone, in, nil)
+	h.exit = ExitDone // asked for, and done
+	return h.finish("rolled-back", in, nil)
 }
 
 // somethingToRestore says why a rollback with no new master running would have nothing to do.

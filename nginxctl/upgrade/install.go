@@ -124,10 +124,11 @@ func keepAside(path string) (string, error) {
 	return kept, syncDir(filepath.Dir(path))
 }
 
-// restoreBinary puts the binary the master runs back at binary, unless it is already there.
-// The file it replaces is kept as <binary>.rejected (an earlier .rejected with another build is
-// first kept as .rejected.<sha12>), whose path it returns ("" when no file was there).
-func restoreBinary(masterPID int, binary string) (restored bool, kept string, err error) {
+// restoreBinary puts the binary the master runs back at binary, unless it is already there,
+// copying it from `from` (its backup, or /proc/PID/exe) and checking the copy has the sha256
+// want. The file it replaces is kept as <binary>.rejected (an earlier .rejected with another
+// build is first kept as .rejected.<sha12>), whose path it returns ("" when no file was there).
+func restoreBinary(masterPID int, binary, from, want string) (restored bool, kept string, err error) {
 	same, err := inspect.BinaryIsRunning(masterPID, binary)
 	if err != nil || same {
 		return false, "", err
@@ -151,7 +152,11 @@ func restoreBinary(masterPID int, binary string) (restored bool, kept string, er
 			return false, "", fmt.Errorf("keep %s as %s before restoring: %w", target, kept, err)
 		}
 	}
-	tmp, _, err := copyToTemp(fmt.Sprintf("/proc/%d/exe", masterPID), target, mode)
+	tmp, sum, err := copyToTemp(from, target, mode)
+	if err == nil && want != "" && sum != want {
+		os.Remove(tmp)
+		err = fmt.Errorf("%s changed while it was copied (sha256 %.12s, want %.12s)", from, sum, want)
+	}
 	if err == nil {
 		if err = os.Rename(tmp, target); err != nil {
 			os.Remove(tmp)

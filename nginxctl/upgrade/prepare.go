@@ -25,6 +25,7 @@ import (
 func (r *Runner) Preflight(ctx context.Context, in model.Instance, candidate string) (model.Instance, error) {
 	const step = "preflight"
 	start := time.Now()
+	r.begin(step)
 	r.emit(Event{Step: step, Kind: "start", Message: "checking the candidate and the running master"})
 	in, err := r.fresh(in, model.ActInstall)
 	if err != nil {
@@ -189,6 +190,7 @@ func configTest(ctx context.Context, m model.Master, binary string) ([]string, e
 func (r *Runner) Install(ctx context.Context, in model.Instance, candidate string) (model.Instance, audit.Install, error) {
 	const step = "install"
 	start := time.Now()
+	r.begin(step)
 	in, err := r.fresh(in, model.ActInstall)
 	if err != nil {
 		return in, audit.Install{}, err
@@ -221,6 +223,9 @@ func (r *Runner) Install(ctx context.Context, in model.Instance, candidate strin
 	if r.beforeRename != nil {
 		r.beforeRename(candidate, st.path)
 	}
+	// The journal names the backup before the binary changes: a driver killed right after the
+	// rename leaves a successor that knows where the old build is.
+	r.track(step, in, installed(candidate, got))
 	if err := st.install(); err != nil {
 		// The rename is the only change to the binary: if it failed, the binary is as it was.
 		return refuse(err, nil)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
@@ -69,6 +70,11 @@ type headless struct {
 	start  time.Time
 	res    Result
 	runner *Runner
+	// exit, when not -1, overrides the exit code of the result: a rollback that was asked
+	// for, or an upgrade found rolled back, is done (0), not a failure that was rolled back.
+	exit int
+	// session is this command's driver lock and journal; nil for --dry-run and refusals.
+	session *driver.Session
 }
 
 func (h *headless) event(e Event) {
@@ -98,15 +104,12 @@ func (h *headless) event(e Event) {
 // finish prints the result and returns the exit code. A refusal is one line on stderr, and
 // with --json the result object on stdout too.
 func (h *headless) finish(result string, in model.Instance, err error) int {
-	return h.finishCode(result, exitCodes[result], in, err)
-}
-
-// finishCode is finish with the exit code given: `hotdeploy rollback` that rolled back is done
-// (0), where an upgrade that rolled back failed (1).
-func (h *headless) finishCode(result string, code int, in model.Instance, err error) int {
 	r := &h.res
 	r.Result, r.ElapsedMS = result, since(h.start)
-	r.ExitCode = code
+	r.ExitCode = exitCodes[result]
+	if h.exit >= 0 {
+		r.ExitCode = h.exit
+	}
 	r.Ended = []Ended{}
 	if h.runner != nil {
 		r.Ended = h.runner.Ended()

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
+	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
 )
 
@@ -21,11 +23,13 @@ import (
 func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instance, error) {
 	const step = "rollback"
 	start := time.Now()
+	r.begin(step)
 	cur, err := r.Scanner.Refresh(in)
 	if err != nil {
 		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
 	}
 	in = cur
+	r.track(step, in)
 	log := followLog(in)
 	if in.New() == nil && in.OldbinPID == in.Masters[0].PID {
 		if in, err = r.awaitNewMaster(ctx, in, log); err != nil {
@@ -36,7 +40,10 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 		if in, err = r.endOrphans(ctx, in); err != nil {
 			return in, err
 		}
-		return r.RestoreBinary(in)
+		if in, err = r.RestoreBinary(in); err == nil {
+			r.finishJournal(step, driver.RolledBack)
+		}
+		return in, err
 	}
 	old, nw := in.Masters[0], *in.New()
 	if r.needsHUP(in) {
@@ -65,6 +72,7 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 	if in, err = r.RestoreBinary(in); err != nil {
 		return in, err
 	}
+	r.finishJournal(step, driver.RolledBack)
 	r.emit(Event{Step: step, Kind: "done", PID: old.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("rolled back: master %d serves the old binary", old.PID)})
 	return in, nil
@@ -192,9 +200,20 @@ func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master
 // RestoreBinary puts the binary the (old) master runs back on disk if another file is there.
 func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
 	m := in.Masters[0]
-	restored, kept, err := restoreBinary(m.PID, in.Binary)
+	if same, err := inspect.BinaryIsRunning(m.PID, in.Binary); err == nil && same {
+		return in, nil
+	}
+	from, sum, note, err := r.restoreSource(m)
+	restored := false
+	var kept string
+	if err == nil {
+		restored, kept, err = restoreBinary(m.PID, in.Binary, from, sum)
+	}
 	if !restored && err == nil {
 		return in, nil
+	}
+	if note != "" {
+		r.emit(Event{Step: "rollback", Kind: "warning", PID: m.PID, Message: note})
 	}
 	entry := audit.Entry{Instance: in.Key(), Action: "restore", PID: m.PID, StartTicks: m.StartTicks, Result: "restored"}
 	if err != nil {
@@ -209,15 +228,18 @@ func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
 	}
 	r.rejected = kept
 	r.emit(Event{Step: "rollback", Kind: "progress", PID: m.PID,
-		Message: restoredMessage(in.Binary, m.PID, kept)})
+		Message: restoredMessage(in.Binary, from, m.PID, kept)})
 	if cur, err := r.Scanner.Refresh(in); err == nil {
 		in = cur
 	}
 	return in, nil
 }
 
-func restoredMessage(binary string, pid int, kept string) string {
+func restoredMessage(binary, from string, pid int, kept string) string {
 	msg := fmt.Sprintf("%s restored from the binary master %d runs", binary, pid)
+	if from != fmt.Sprintf("/proc/%d/exe", pid) {
+		msg = fmt.Sprintf("%s restored from the backup %s, the build master %d runs", binary, from, pid)
+	}
 	if kept != "" {
 		msg += "; the file it replaced is kept as " + kept
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
 )
@@ -69,6 +70,9 @@ type Runner struct {
 	StopTimeout  time.Duration // for a master to exit after QUIT, and again after TERM
 	// NoEvents makes waits poll only, without a proc.Waker: for comparison in benchmarks.
 	NoEvents bool
+	// Session, when set, is this driver's lock and journal (nginxctl/driver): each step names
+	// itself in the lock, and signals, installs and outcomes go to the journal.
+	Session *driver.Session
 
 	ended    []Ended // processes of a dead master this runner ended
 	rejected string  // where the last restore kept the file it replaced
@@ -118,6 +122,7 @@ func (r *Runner) send(ctx context.Context, in model.Instance, a model.Action, p 
 		return &StepError{Step: a.String(), Refused: true, Err: err,
 			Reason: fmt.Sprintf("%v: fix it before sending %s", err, name)}
 	}
+	i := r.noteSending(a, p, name)
 	err := proc.Signal(p.Ref(), sig)
 	entry := audit.Entry{Instance: in.Key(), Action: a.String(), Signal: name, PID: p.PID,
 		StartTicks: p.StartTicks, Result: "sent"}
@@ -128,6 +133,7 @@ func (r *Runner) send(ctx context.Context, in model.Instance, a model.Action, p 
 	case err != nil:
 		entry.Result, entry.Error = "failed", err.Error()
 	}
+	r.noteSent(a, i, entry.Result, entry.Error)
 	if aerr := r.Audit.Record(entry); aerr != nil {
 		// The signal is out (or refused) either way; stopping the step now would be worse.
 		r.emit(Event{Step: a.String(), Kind: "warning", PID: p.PID,

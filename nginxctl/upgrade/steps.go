@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
@@ -19,6 +20,7 @@ import (
 func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, error) {
 	const step = "upgrade"
 	start := time.Now()
+	r.begin(step)
 	in, err := r.fresh(in, model.ActUpgrade)
 	if err != nil {
 		return in, err
@@ -28,6 +30,7 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
 	}
 	w := &startWatch{ctx: ctx, old: old.PID, want: newWorkers(in), log: followLog(in)}
+	r.track(step, in)
 	if err := r.send(ctx, in, model.ActUpgrade, old.Process, syscall.SIGUSR2); err != nil {
 		return in, err
 	}
@@ -40,6 +43,7 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 		return in, wrapCtx(err, step, w.log)
 	}
 	nw := in.New()
+	r.noteNew(*nw)
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("new master %d serves with %d workers beside the old master %d", nw.PID, nw.ActiveWorkers(), old.PID)})
 	return in, nil
@@ -141,10 +145,12 @@ func startFailed(line string) bool {
 func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (model.Instance, error) {
 	const step = "drain"
 	start := time.Now()
+	r.begin(step)
 	in, err := r.fresh(in, model.ActDrain)
 	if err != nil {
 		return in, err
 	}
+	r.track(step, in)
 	old, nw := in.Masters[0], *in.New()
 	log := followLog(in)
 	if err := r.send(ctx, in, model.ActDrain, old.Process, syscall.SIGWINCH); err != nil {
@@ -240,37 +246,21 @@ func drainState(o model.Master, now time.Time) string {
 func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance, error) {
 	const step = "commit"
 	start := time.Now()
+	r.begin(step)
 	in, err := r.fresh(in, model.ActCommit)
 	if err != nil {
 		return in, err
 	}
+	r.track(step, in)
 	old, nw := in.Masters[0], *in.New()
 	log := followLog(in)
 	if err := r.send(ctx, in, model.ActCommit, old.Process, syscall.SIGQUIT); err != nil {
 		return in, err
 	}
-	fail := func(format string, args ...any) error {
-		return &StepError{Step: step, Reason: fmt.Sprintf(format, args...), Log: log.last(20)}
+	if in, err = r.awaitOldGone(ctx, in, old, nw, log); err != nil {
+		return in, err
 	}
-	in, err = r.await(ctx, in, r.DrainTimeout+r.StopTimeout, func(cur model.Instance, err error) (bool, error) {
-		log.read()
-		if err != nil {
-			return false, fail("no master of the instance is left: %v", err)
-		}
-		if cur.Masters[0].PID != nw.PID && cur.Masters[0].PID != old.PID {
-			return false, fail("unexpected master %d", cur.Masters[0].PID)
-		}
-		// The old master removes nginx.pid.oldbin on its way out, a moment before the kernel
-		// says it exited: gone means the kernel's word (DESIGN.md safety rule 8).
-		return cur.Masters[0].PID == nw.PID && cur.OldbinPID == 0 && exited(old.Process), nil
-	})
-	if errors.Is(err, errWaitTimeout) {
-		err = fail("the old master %d is still there %s after SIGQUIT; it exits once its children are gone",
-			old.PID, r.DrainTimeout+r.StopTimeout)
-	}
-	if err != nil {
-		return in, wrapCtx(err, step, log)
-	}
+	r.finishJournal(step, driver.Committed)
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
 		Message: fmt.Sprintf("old master %d is gone; master %d serves the new binary", old.PID, nw.PID)})
 	return in, nil
