@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 )
 
 // The suite runs only when HOTDEPLOY_CHAOS says how much of it: "short" (CI, a few minutes) or
@@ -59,6 +61,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Every hotdeploy this suite runs keeps its locks and journals here, never in the host's
+	// /run/hotdeploy and /var/lib/hotdeploy: two drivers of one case see each other, nothing else.
+	os.Setenv(driver.EnvRuntimeDir, filepath.Join(dir, "run"))
+	os.Setenv(driver.EnvStateDir, filepath.Join(dir, "state"))
 	code := 1
 	if hdBin, err = buildHotdeploy(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -27,6 +27,13 @@ func (tg *target) snapshotBefore() before {
 // wrong verdict. It does not say whether the verdict was the one a case intended.
 // rollbackCmd is true for `hotdeploy rollback`, whose success is exit 0 rolled-back.
 func (tg *target) judge(r run, pre before, rollbackCmd bool) (truth, []string) {
+	return tg.judgeFrom(r, pre.tr.master, pre.tr, rollbackCmd)
+}
+
+// judgeFrom is judge for a command run on an instance some earlier command already changed:
+// old is the master the upgrade started from, was the truth just before this command (what a
+// refusal must leave as it was).
+func (tg *target) judgeFrom(r run, old procKey, was truth, rollbackCmd bool) (truth, []string) {
 	var wrong []string
 	add := func(format string, args ...any) { wrong = append(wrong, fmt.Sprintf(format, args...)) }
 	switch {
@@ -68,7 +75,7 @@ func (tg *target) judge(r run, pre before, rollbackCmd bool) (truth, []string) {
 		if tr, err = tg.awaitServes(res.NewPID); err != nil {
 			add("committed, but %v", err)
 		}
-		if res.NewPID == pre.tr.master.pid {
+		if res.NewPID == old.pid {
 			add("committed, but the new pid is the old master's")
 		}
 		if res.NewBuild == nil || tr.binarySHA != res.NewBuild.SHA256 {
@@ -76,17 +83,17 @@ func (tg *target) judge(r run, pre before, rollbackCmd bool) (truth, []string) {
 		}
 	case "drained":
 		tr = tg.read()
-		if tr.oldbin != pre.tr.master.pid || tr.pidFile != res.NewPID || tr.master.pid != res.NewPID {
-			add("drained, but nginx.pid names %d and .oldbin %d (want new %d, old %d)", tr.pidFile, tr.oldbin, res.NewPID, pre.tr.master.pid)
+		if tr.oldbin != old.pid || tr.pidFile != res.NewPID || tr.master.pid != res.NewPID {
+			add("drained, but nginx.pid names %d and .oldbin %d (want new %d, old %d)", tr.pidFile, tr.oldbin, res.NewPID, old.pid)
 		}
-		for _, k := range childrenNow(pre.tr.master.pid) {
+		for _, k := range childrenNow(old.pid) {
 			if k != res.NewPID {
-				add("drained, but the old master %d still has the child %d besides the new master", pre.tr.master.pid, k)
+				add("drained, but the old master %d still has the child %d besides the new master", old.pid, k)
 			}
 		}
 	case "refused", "unchanged", "checked":
 		tr = tg.read()
-		if d := unchanged(pre.tr, tr); d != "" {
+		if d := unchanged(was, tr); d != "" {
 			add("%s, but %s", res.Result, d)
 		}
 	default:
