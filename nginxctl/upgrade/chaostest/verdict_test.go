@@ -115,8 +115,8 @@ func unchanged(was, now truth) string {
 		return fmt.Sprintf("the workers are %v, were %v", now.workers, was.workers)
 	case now.binarySHA != was.binarySHA:
 		return fmt.Sprintf("the binary on disk is %.12s, was %.12s", now.binarySHA, was.binarySHA)
-	case now.oldbin != 0:
-		return fmt.Sprintf("nginx.pid.oldbin names %d", now.oldbin)
+	case now.oldbin != was.oldbin:
+		return fmt.Sprintf("nginx.pid.oldbin names %d, named %d", now.oldbin, was.oldbin)
 	}
 	return ""
 }
