@@ -21,7 +21,7 @@ import (
 // own, intended failed (exit 3) or, when the driver had finished first, committed.
 func TestChaosKillNewMaster(t *testing.T) {
 	rng := needChaos(t)
-	tries := pick(6, 30)
+	tries := pick(4, 30)
 	for _, held := range []bool{true, false} {
 		name := "kill new master after USR2, drain held open"
 		if !held {

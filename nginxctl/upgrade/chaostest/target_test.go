@@ -249,5 +249,3 @@ func fileSHA256(path string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
-
-func readFileBytes(path string) ([]byte, error) { return os.ReadFile(path) }
