@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -60,9 +61,21 @@ func Open(path string) (*Log, error) {
 			return nil, fmt.Errorf("audit log %s: make its directory: %w (pass --audit-log to put it elsewhere)", path, err)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, notRegular(path, st.Mode())
+	}
+	// O_NONBLOCK: a FIFO put there since the stat must not block the open (nor a device hang it);
+	// the fstat below refuses it before the chmod could change a device node's mode.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit log %s: %w (pass --audit-log to put it elsewhere)", path, err)
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("audit log %s: %w", path, err)
+		}
+		return nil, notRegular(path, st.Mode())
 	}
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
@@ -77,6 +90,12 @@ func Open(path string) (*Log, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// notRegular refuses an audit log path that is not a regular file: a FIFO would block every
+// append, and opening a device (as root, /dev/null) must never change its mode to 0600.
+func notRegular(path string, mode os.FileMode) error {
+	return fmt.Errorf("audit log %s is not a regular file (%s): pass --audit-log with the path of a file", path, mode.Type())
 }
 
 // Path returns where the log is.

@@ -77,7 +77,9 @@ func (r *Runner) awaitOldGone(ctx context.Context, in model.Instance, old, nw mo
 		if cur.Masters[0].PID != nw.PID && cur.Masters[0].PID != old.PID {
 			return false, fail("unexpected master %d", cur.Masters[0].PID)
 		}
-		return cur.Masters[0].PID == nw.PID && cur.OldbinPID == 0, nil
+		// The old master removes nginx.pid.oldbin on its way out, a moment before the kernel
+		// says it exited: gone means the kernel's word (DESIGN.md safety rule 8).
+		return cur.Masters[0].PID == nw.PID && cur.OldbinPID == 0 && exited(old.Process), nil
 	})
 	if errors.Is(err, errWaitTimeout) {
 		err = fail("the old master %d is still there %s after SIGQUIT; it exits once its children are gone",

@@ -162,6 +162,7 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 		}
 		h.res.Backup = got.Backup
 		h.res.NewBuild.Path = got.Binary
+		h.installed(ctx, got)
 	}
 	old := in.Masters[0]
 	if in, err = h.startAndDrain(ctx, r, in); err == nil {
@@ -180,6 +181,21 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 		return h.finish("refused", in, err)
 	}
 	return h.rollBackAfter(context.WithoutCancel(ctx), r, in, old, err)
+}
+
+// installed makes the result's new_build the copy that was checked and installed: the file at
+// the candidate path may have been replaced after the preflight read it, and the result must
+// name what is on disk.
+func (h *headless) installed(ctx context.Context, got audit.Install) {
+	nb := h.res.NewBuild
+	if nb == nil || got.NewSHA256 == "" || got.NewSHA256 == nb.SHA256 {
+		return
+	}
+	h.event(Event{Time: time.Now(), Step: "install", Kind: "warning", Message: fmt.Sprintf(
+		"the candidate changed while it was checked: %s held sha256 %.12s at the preflight, the copy installed (and checked) is %.12s",
+		nb.Path, nb.SHA256, got.NewSHA256)})
+	version, _ := checkCandidate(ctx, got.Binary)
+	h.res.NewBuild = &Build{Path: got.Binary, SHA256: got.NewSHA256, Version: version}
 }
 
 // candidateBuild describes the build an upgrade would start: the candidate file, or without

@@ -164,10 +164,31 @@ func restoreBinary(masterPID int, binary, from, want string) (restored bool, kep
 			err = syncDir(filepath.Dir(target))
 		}
 	}
+	if err != nil && moveBackupBack(masterPID, binary, target) {
+		return true, kept, nil
+	}
 	if err != nil {
 		return false, kept, fmt.Errorf("restore %s from master %d: %w", binary, masterPID, err)
 	}
 	return true, kept, nil
+}
+
+// moveBackupBack renames <binary>.old over target when it holds the very bytes master runs: a
+// restore whose copy failed (a full disk: the install took the last room) still puts the old
+// build back, since a rename needs no space. The build stays on disk, at the binary's path.
+func moveBackupBack(masterPID int, binary, target string) bool {
+	backup := backupPath(binary)
+	runSHA, err := inspect.FileSHA256(fmt.Sprintf("/proc/%d/exe", masterPID))
+	if err != nil {
+		return false
+	}
+	if sum, err := inspect.FileSHA256(backup); err != nil || sum != runSHA {
+		return false
+	}
+	if err := os.Rename(backup, target); err != nil {
+		return false
+	}
+	return syncDir(filepath.Dir(target)) == nil
 }
 
 // copyToTemp copies src into a new temporary file in dst's directory, synced, with mode, and

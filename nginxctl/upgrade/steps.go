@@ -249,7 +249,8 @@ func drainState(o model.Master, now time.Time) string {
 	return msg
 }
 
-// Commit sends QUIT to the old master and waits until it is gone and nginx.pid.oldbin removed.
+// Commit sends QUIT to the old master and waits until nginx.pid.oldbin is removed and the
+// kernel says the old master exited.
 func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance, error) {
 	const step = "commit"
 	start := time.Now()

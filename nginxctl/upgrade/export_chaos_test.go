@@ -1,0 +1,5 @@
+package upgrade
+
+// SetBeforeRenameForTest lets the chaos case run f between the checks of a staged candidate
+// and its rename into place (tests only: the hook is unexported in the binary).
+func (r *Runner) SetBeforeRenameForTest(f func(candidate, staged string)) { r.beforeRename = f }
