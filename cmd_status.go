@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	"github.com/spf13/cobra"
 )
@@ -26,8 +28,14 @@ and changes nothing. Without --pid or --pidfile it lists every nginx-family mast
 		if err != nil {
 			return err
 		}
+		dirs := driver.DefaultDirs()
 		for i := range snap.Instances {
-			inspect.Supervise(cmd.Context(), &snap.Instances[i])
+			in := &snap.Instances[i]
+			inspect.Supervise(cmd.Context(), in)
+			in.Backups = inspect.Backups(in.Binary)
+			if h := driver.ReadHolder(dirs.Runtime, driver.Key(in.PidFile)); h != nil {
+				in.Driver = &model.Driver{PID: h.PID, User: h.User, Command: h.Command, Since: h.Since, Step: h.Step}
+			}
 		}
 		if asJSON {
 			return inspect.WriteStatusJSON(a.stdout, snap)

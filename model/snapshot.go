@@ -226,6 +226,10 @@ type Instance struct {
 	// Supervisor names another supervisor the master runs under (supervisord, runit, s6, a
 	// container's PID 1), "" when none is known.
 	Supervisor string `json:"supervisor,omitempty"`
+	// Driver is the hotdeploy process driving an upgrade of the instance (status only).
+	Driver *Driver `json:"driver"`
+	// Backups are the builds kept beside the binary (status only).
+	Backups []Backup `json:"backups"`
 	// Warnings are traps found around the instance (systemd's MainPID, the pid file), each a
 	// cause and its fix.
 	Warnings []string `json:"warnings"`

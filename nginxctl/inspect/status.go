@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -52,6 +55,14 @@ func (s *Scanner) Resolve(t Target) (model.Snapshot, error) {
 	}
 	in, err := s.InstanceOf(pid)
 	if err != nil && pidFile != "" && !strings.HasSuffix(pidFile, ".oldbin") {
+		// nginx may be renaming .oldbin back this very moment: read the pid file once more.
+		if again, errAgain := ReadPidFile(pidFile); errAgain == nil && again != pid {
+			if cur, errCur := s.InstanceOf(again); errCur == nil {
+				in, err = cur, nil
+			}
+		}
+	}
+	if err != nil && pidFile != "" && !strings.HasSuffix(pidFile, ".oldbin") {
 		// A new master that died leaves its pid in nginx.pid for a moment, until the old
 		// master renames nginx.pid.oldbin back: the old master is the instance then.
 		if oldPID, errOld := ReadPidFile(pidFile + ".oldbin"); errOld == nil {
@@ -96,6 +107,7 @@ func NonNilInstance(in model.Instance) model.Instance {
 	}
 	in.Orphans = append(make([]model.Process, 0, len(in.Orphans)), in.Orphans...)
 	in.Warnings = append(make([]string, 0, len(in.Warnings)), in.Warnings...)
+	in.Backups = append(make([]model.Backup, 0, len(in.Backups)), in.Backups...)
 	return in
 }
 
@@ -163,6 +175,13 @@ func writeInstance(b *strings.Builder, in model.Instance, now time.Time) {
 	} else if in.Supervisor != "" {
 		fmt.Fprintf(b, "  supervised by %s\n", in.Supervisor)
 	}
+	if d := in.Driver; d != nil {
+		fmt.Fprintf(b, "  driven by hotdeploy pid %d (user %s, %s) since %s, step %s\n", d.PID, d.User, d.Command,
+			d.Since.Format("15:04:05"), orDash(d.Step))
+	}
+	for _, k := range in.Backups {
+		fmt.Fprintf(b, "  kept build %s (sha256 %.12s)\n", k.Path, k.SHA256)
+	}
 	for _, w := range in.Warnings {
 		fmt.Fprintf(b, "  warning: %s\n", w)
 	}
@@ -206,4 +225,24 @@ func Uptime(now, t time.Time) string {
 		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
 	}
 	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+}
+
+// Backups lists the builds kept beside binary: <binary>.old, .old.<sha12> and .rejected, with
+// their sha256, oldest name first.
+func Backups(binary string) []model.Backup {
+	if binary == "" {
+		return nil
+	}
+	names, _ := filepath.Glob(binary + ".old.*")
+	sort.Strings(names)
+	var out []model.Backup
+	for _, p := range append([]string{binary + ".old", binary + ".rejected"}, names...) {
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if sum, err := FileSHA256(p); err == nil {
+			out = append(out, model.Backup{Path: p, SHA256: sum})
+		}
+	}
+	return out
 }
