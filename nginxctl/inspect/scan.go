@@ -5,10 +5,8 @@ package inspect
 import (
 	"errors"
 	"fmt"
-	"os/user"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -16,7 +14,6 @@ import (
 	"github.com/shirou/gopsutil/v3/process"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
 )
 
 // Families are the comm names of nginx-family binaries. Their titles keep the "<comm>:" prefix,
@@ -45,34 +42,21 @@ type cpuSample struct {
 // several hundred percent; a read that comes sooner repeats the last share.
 const minCPUInterval = 200 * time.Millisecond
 
-// Scanner discovers nginx instances and refreshes them. It keeps the previous CPU samples, so
-// CPU% is the use over the last interval, and the details of each master, which never change
-// during its life. Safe for concurrent use.
+// Scanner discovers nginx instances (Scan) and refreshes known ones (Refresh): it assembles
+// processes into instances and completes them with each master's details, which never change
+// during its life. Reading one process, with what must persist between reads (CPU samples,
+// drain starts, owners), is its sampler's job. Safe for concurrent use.
 type Scanner struct {
-	mu        sync.Mutex
-	r         *proc.Reader
-	boot      time.Time
-	now       func() time.Time
-	cpu       map[procKey]cpuSample
-	draining  map[procKey]time.Time
-	users     map[int]string
-	owners    map[procKey]string // user of a titled child: it dropped privileges before titling itself
-	masters   map[procKey]*masterInfo
-	bins      binaryCache
-	lastPrune time.Time
+	mu sync.Mutex
+	sampler
+	now     func() time.Time
+	masters map[procKey]*masterInfo
+	bins    binaryCache
 }
 
 // NewScanner prepares a scanner; it reads the boot time once to turn start ticks into times.
 func NewScanner() *Scanner {
-	s := &Scanner{
-		r:        proc.NewReader(),
-		now:      time.Now,
-		cpu:      map[procKey]cpuSample{},
-		draining: map[procKey]time.Time{},
-		users:    map[int]string{},
-		owners:   map[procKey]string{},
-		masters:  map[procKey]*masterInfo{},
-	}
+	s := &Scanner{sampler: newSampler(), now: time.Now, masters: map[procKey]*masterInfo{}}
 	if bt, err := host.BootTime(); err == nil {
 		s.boot = time.Unix(int64(bt), 0)
 	}
@@ -275,93 +259,4 @@ func settle(ps []model.Process) []model.Process {
 // yet, e.g. a new binary that hangs or still loads its config.
 func startingMaster(c model.Process) bool {
 	return c.Role == model.RoleUnknown && !c.ForkedNoExec
-}
-
-// readProc reads one process: stat, title, owner.
-func (s *Scanner) readProc(pid int, now time.Time) (model.Process, error) {
-	st, err := s.r.Stat(pid)
-	if err != nil {
-		return model.Process{}, err
-	}
-	if st.State == 'Z' {
-		return model.Process{}, errZombie // exited, not yet reaped: its title is gone
-	}
-	title, err := s.r.Title(pid)
-	if err != nil {
-		return model.Process{}, err
-	}
-	role, draining := model.ParseTitle(title)
-	p := model.Process{
-		PID: pid, PPID: st.PPID, Role: role, ShuttingDown: draining,
-		Comm: st.Comm, Title: title, StartTicks: st.StartTicks, ForkedNoExec: st.Flags&proc.PFForkNoExec != 0, Session: st.Session, Pgrp: st.Pgrp,
-		Started: s.boot.Add(time.Duration(st.StartTicks) * time.Second / proc.ClockTicks),
-		RSS:     st.RSSPages * uint64(pageSize), CPU: -1, Conns: -1,
-	}
-	key := procKey{pid, st.StartTicks}
-	p.User = s.owner(key, role)
-	prev, ok := s.cpu[key]
-	switch dt := now.Sub(prev.at); {
-	case !ok:
-		s.cpu[key] = cpuSample{ticks: st.CPUTicks, at: now, pct: -1}
-	case dt < minCPUInterval:
-		p.CPU = prev.pct
-	default:
-		p.CPU = float64(st.CPUTicks-prev.ticks) / proc.ClockTicks / dt.Seconds() * 100
-		s.cpu[key] = cpuSample{ticks: st.CPUTicks, at: now, pct: p.CPU}
-	}
-	if draining {
-		since, ok := s.draining[key]
-		if !ok {
-			since = now
-			s.draining[key] = now
-		}
-		p.DrainingSince = since
-	}
-	return p, nil
-}
-
-// prune forgets samples of processes not seen for a while.
-func (s *Scanner) prune(now time.Time) {
-	if now.Sub(s.lastPrune) < 10*time.Second {
-		return
-	}
-	s.lastPrune = now
-	for k, v := range s.cpu {
-		if now.Sub(v.at) > time.Minute {
-			delete(s.cpu, k)
-			delete(s.draining, k)
-			delete(s.masters, k)
-			delete(s.owners, k)
-		}
-	}
-}
-
-// owner returns the user a process runs as. A worker, cache manager or loader titles itself
-// only after it switched to the worker user, so its user is read once; a master-titled process
-// may be a child about to switch, so it is read every time.
-func (s *Scanner) owner(key procKey, role model.Role) string {
-	if u, ok := s.owners[key]; ok {
-		return u
-	}
-	uid, err := proc.Owner(key.pid)
-	if err != nil {
-		return ""
-	}
-	u := s.userName(uid)
-	if role == model.RoleWorker || role == model.RoleCacheManager || role == model.RoleCacheLoader {
-		s.owners[key] = u
-	}
-	return u
-}
-
-func (s *Scanner) userName(uid int) string {
-	if n, ok := s.users[uid]; ok {
-		return n
-	}
-	n := strconv.Itoa(uid)
-	if u, err := user.LookupId(n); err == nil {
-		n = u.Username
-	}
-	s.users[uid] = n
-	return n
 }

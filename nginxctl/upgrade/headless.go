@@ -2,7 +2,6 @@ package upgrade
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -268,45 +267,4 @@ func (h *headless) rollBackAfter(ctx context.Context, r *Runner, in model.Instan
 		code = ExitNeedsHuman
 	}
 	return h.finishCode("rolled-back", code, in, cause)
-}
-
-// Rollback runs `hotdeploy rollback`: back to the old binary from whatever phase; in idle, it
-// restores the binary file if one was installed but not started. Once started it is not
-// interrupted: a half-done rollback is worse than a finished one, and every wait is bounded.
-func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
-	h, r, in, err := newHeadless(ctx, opts, out, "rollback")
-	defer h.end()
-	if err != nil {
-		return h.finish("refused", in, err)
-	}
-	if j := r.journal(); j != nil && j.Old.Is(in.Masters[0].PID, in.Masters[0].StartTicks) {
-		h.res.Backup = j.Backup
-	}
-	if nw := in.New(); nw != nil {
-		h.res.NewPID = nw.PID
-	} else if err := somethingToRestore(in); err != nil {
-		return h.finish("refused", in, err)
-	}
-	if v := model.Check(in, model.Context{QuitSent: r.quitSent(in)}, model.ActRollback); !v.Allowed && in.New() != nil {
-		return h.finish("refused", in, errors.New(v.Reason))
-	}
-	if in, err = r.Rollback(context.WithoutCancel(ctx), in); err != nil {
-		return h.finish("failed", in, err)
-	}
-	return h.finishCode("rolled-back", h.systemdAfter(ctx, in, supervisor.AfterRollback), in, nil)
-}
-
-// somethingToRestore says why a rollback with no new master running would have nothing to do.
-func somethingToRestore(in model.Instance) error {
-	m := in.Masters[0]
-	same, err := inspect.BinaryIsRunning(m.PID, in.Binary)
-	switch {
-	case len(in.Orphans) > 0:
-		return nil // processes of a dead master still serve: ending them is the rollback
-	case err != nil:
-		return err
-	case same || !in.BinaryDiffers:
-		return fmt.Errorf("no upgrade is running and %s holds the binary master %d runs: nothing to roll back", in.Binary, m.PID)
-	}
-	return nil
 }
