@@ -48,4 +48,3 @@ Nothing outside the sandbox is touched; quitting stops the sandbox.`,
 	_ = cmd.RegisterFlagCompletionFunc("lang", cobra.FixedCompletions(demoLangs, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
-
