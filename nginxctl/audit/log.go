@@ -119,6 +119,25 @@ func (l *Log) Check() error {
 	}
 	tmp.Close()
 	os.Remove(tmp.Name())
+	return roomFor(l.path)
+}
+
+// minRoom is the free space an upgrade's entries need on the audit log's filesystem: about a
+// dozen lines of a few hundred bytes, the head file rewritten as often, and slack for journal
+// blocks. Below it the next entry may not fit, and an action that cannot be recorded is not
+// taken.
+const minRoom = 16 << 10
+
+// roomFor says when the filesystem holding path has less than minRoom free for this user.
+func roomFor(path string) error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(path), &st); err != nil {
+		return nil // no answer is no verdict: the append itself still has to succeed
+	}
+	if free := uint64(st.Bavail) * uint64(st.Bsize); free < minRoom {
+		return fmt.Errorf("audit log %s: no space left for an upgrade's entries (%d bytes free on its filesystem, "+
+			"%d needed): free space there or pass --audit-log", path, free, minRoom)
+	}
 	return nil
 }
 
@@ -127,6 +146,9 @@ func (l *Log) Check() error {
 func (l *Log) Preflight(instance string) error {
 	if l == nil {
 		return nil
+	}
+	if err := roomFor(l.path); err != nil {
+		return fmt.Errorf("audit log preflight failed, nothing was changed: %w", err)
 	}
 	if err := l.Record(Entry{Instance: instance, Action: "preflight", Result: "ok"}); err != nil {
 		return fmt.Errorf("audit log preflight failed, nothing was changed (free space or fix permissions where the log is, or pass --audit-log): %w", err)

@@ -69,7 +69,7 @@ func TestPreflightWritesARealEntry(t *testing.T) {
 // A full disk stops hotdeploy at the preflight, before any signal, and leaves no half line.
 func TestPreflightFailsOnFullDisk(t *testing.T) {
 	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=16k,mode=0700"); err != nil {
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700"); err != nil {
 		t.Skipf("cannot mount a small tmpfs here (%v): needs root with CAP_SYS_ADMIN", err)
 	}
 	t.Cleanup(func() {
