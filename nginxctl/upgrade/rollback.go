@@ -82,19 +82,47 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 }
 
 // endOrphans ends the processes whose master died (they would go on serving the rejected
-// build beside the old one) and refreshes the instance.
+// build beside the old one) and refreshes the instance. A refresh carries only the orphans it
+// once saw as children, and a worker the new master forked just before it died was never seen:
+// so the instance's process group is walked too (InstanceOf), and again after each round, until
+// no orphan is left.
 func (r *Runner) endOrphans(ctx context.Context, in model.Instance) (model.Instance, error) {
-	if len(in.Orphans) == 0 {
-		return in, nil
-	}
-	if _, err := r.endAll(ctx, in, "rollback", in.Orphans); err != nil {
-		return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
-			"%v: they belong to a dead master; look at them before anything else", err)}
-	}
-	if cur, err := r.Scanner.Refresh(in); err == nil {
-		in = cur
+	for range orphanRounds {
+		orphans := r.orphansOf(in)
+		if len(orphans) == 0 {
+			return in, nil
+		}
+		if _, err := r.endAll(ctx, in, "rollback", orphans); err != nil {
+			return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
+				"%v: they belong to a dead master; look at them before anything else", err)}
+		}
+		if cur, err := r.Scanner.Refresh(in); err == nil {
+			in = cur
+		}
 	}
 	return in, nil
+}
+
+// orphanRounds bounds endOrphans: each round ends what the last walk found.
+const orphanRounds = 3
+
+// orphansOf returns in's orphans and those a walk of its process group finds besides.
+func (r *Runner) orphansOf(in model.Instance) []model.Process {
+	all := append([]model.Process(nil), in.Orphans...)
+	full, err := r.Scanner.InstanceOf(in.Masters[0].PID)
+	if err != nil {
+		return all
+	}
+	seen := map[int]bool{}
+	for _, o := range all {
+		seen[o.PID] = true
+	}
+	for _, o := range full.Orphans {
+		if !seen[o.PID] {
+			all = append(all, o)
+		}
+	}
+	return all
 }
 
 // awaitNewMaster waits, after SIGUSR2 renamed nginx.pid to .oldbin, until the new master shows
