@@ -53,10 +53,13 @@ func (r *Runner) endAll(ctx context.Context, in model.Instance, step string, ps 
 			p := refs[pid]
 			err := r.send(ctx, in, model.ActRollback, p, st.sig)
 			if err != nil && !errors.Is(err, proc.ErrGone) && !h.Exited() {
-				// The pid names another process now, or the title changed: re-read it before
-				// anything else is sent to it.
+				// The title changed (a worker seen before it titled itself, carried as role
+				// unknown, is refused by the identity check): re-read it, and when the pid and
+				// start time still name the same process, send the signal now under the title
+				// it has, rather than wait this step out for nothing (5 s of QUIT, 2 of TERM).
 				if cur, rerr := reread(p); rerr == nil {
 					refs[pid] = cur
+					_ = r.send(ctx, in, model.ActRollback, cur, st.sig)
 				}
 			}
 		}

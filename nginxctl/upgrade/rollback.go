@@ -18,8 +18,8 @@ import (
 // if none of its workers accepts (so it starts them again), then the new master stopped (QUIT,
 // TERM, and KILL for one that hangs before it even titled itself), a wait until nginx.pid names
 // the old master again, every process a dead master left behind ended, and the old binary file
-// restored. With one master left, only orphans are ended and the file restored, so a second
-// rollback sends nothing.
+// restored. With one master left, orphans are ended, the master gets SIGHUP if none of its
+// workers accepts, and the file is restored, so a second rollback sends nothing.
 func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instance, error) {
 	const step = "rollback"
 	start := time.Now()
@@ -39,6 +39,9 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 	if in.New() == nil {
 		if in, err = r.endOrphans(ctx, in); err != nil {
 			return in, err
+		}
+		if in, err = r.restartIfNoneAccepts(ctx, in, log, start); err != nil {
+			return in, wrapCtx(err, step, log)
 		}
 		if in, err = r.RestoreBinary(in); err == nil {
 			r.finishJournal(step, driver.RolledBack)
@@ -85,19 +88,47 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 }
 
 // endOrphans ends the processes whose master died (they would go on serving the rejected
-// build beside the old one) and refreshes the instance.
+// build beside the old one) and refreshes the instance. A refresh carries only the orphans it
+// once saw as children, and a worker the new master forked just before it died was never seen:
+// so the instance's process group is walked too (InstanceOf), and again after each round, until
+// no orphan is left.
 func (r *Runner) endOrphans(ctx context.Context, in model.Instance) (model.Instance, error) {
-	if len(in.Orphans) == 0 {
-		return in, nil
-	}
-	if _, err := r.endAll(ctx, in, "rollback", in.Orphans); err != nil {
-		return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
-			"%v: they belong to a dead master; look at them before anything else", err)}
-	}
-	if cur, err := r.Scanner.Refresh(in); err == nil {
-		in = cur
+	for range orphanRounds {
+		orphans := r.orphansOf(in)
+		if len(orphans) == 0 {
+			return in, nil
+		}
+		if _, err := r.endAll(ctx, in, "rollback", orphans); err != nil {
+			return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
+				"%v: they belong to a dead master; look at them before anything else", err)}
+		}
+		if cur, err := r.Scanner.Refresh(in); err == nil {
+			in = cur
+		}
 	}
 	return in, nil
+}
+
+// orphanRounds bounds endOrphans: each round ends what the last walk found.
+const orphanRounds = 3
+
+// orphansOf returns in's orphans and those a walk of its process group finds besides.
+func (r *Runner) orphansOf(in model.Instance) []model.Process {
+	all := append([]model.Process(nil), in.Orphans...)
+	full, err := r.Scanner.InstanceOf(in.Masters[0].PID)
+	if err != nil {
+		return all
+	}
+	seen := map[int]bool{}
+	for _, o := range all {
+		seen[o.PID] = true
+	}
+	for _, o := range full.Orphans {
+		if !seen[o.PID] {
+			all = append(all, o)
+		}
+	}
+	return all
 }
 
 // awaitNewMaster waits, after SIGUSR2 renamed nginx.pid to .oldbin, until the new master shows
@@ -136,7 +167,10 @@ func (r *Runner) needsHUP(in model.Instance) bool {
 // until one does. Only called when model.NeedsHUP says so: a HUP to an old master that still
 // has accepting workers would start a second set beside them.
 func (r *Runner) restartOldWorkers(ctx context.Context, in model.Instance, log *logSince, start time.Time) (model.Instance, error) {
-	old, nw := in.Masters[0], in.New()
+	old, left := in.Masters[0], "nothing else serves"
+	if nw := in.New(); nw != nil {
+		left = fmt.Sprintf("the new master %d was left serving", nw.PID)
+	}
 	if err := r.send(ctx, in, model.ActRollback, old.Process, syscall.SIGHUP); err != nil {
 		return in, err
 	}
@@ -150,7 +184,7 @@ func (r *Runner) restartOldWorkers(ctx context.Context, in model.Instance, log *
 	})
 	if errors.Is(err, errWaitTimeout) {
 		err = &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
-			"the old master %d started no workers %s after SIGHUP; the new master %d was left serving", old.PID, r.ReadyTimeout, nw.PID)}
+			"the old master %d started no workers %s after SIGHUP; %s", old.PID, r.ReadyTimeout, left)}
 	}
 	if err != nil {
 		return in, err
@@ -159,6 +193,27 @@ func (r *Runner) restartOldWorkers(ctx context.Context, in model.Instance, log *
 		Message: fmt.Sprintf("old master %d runs %d workers again", old.PID, in.Masters[0].ActiveWorkers())})
 	return in, nil
 }
+
+// restartIfNoneAccepts sends SIGHUP to a lone master none of whose workers accepts, so that it
+// starts them again. It happens when the new master dies just before the old one honours
+// SIGWINCH: nginx restarts the old workers by itself only when the new binary exits after WINCH.
+// nginx does that in the loop that reaps the new master, so it gets a moment first: a SIGHUP on
+// top of its own restart would start a second set of workers.
+func (r *Runner) restartIfNoneAccepts(ctx context.Context, in model.Instance, log *logSince, start time.Time) (model.Instance, error) {
+	if !r.needsHUP(in) {
+		return in, nil
+	}
+	in, err := r.await(ctx, in, selfRestartWait, func(cur model.Instance, err error) (bool, error) {
+		return err == nil && cur.Masters[0].ActiveWorkers() > 0, nil
+	})
+	if !errors.Is(err, errWaitTimeout) || !r.needsHUP(in) {
+		return in, err
+	}
+	return r.restartOldWorkers(ctx, in, log, start)
+}
+
+// selfRestartWait bounds how long a rollback waits for nginx to restart the old workers itself.
+const selfRestartWait = 500 * time.Millisecond
 
 // stopNew asks the new master to quit, terminates it if it lingers, and kills it if it still
 // runs: a new binary that hangs, or was stopped, before it even titled itself honours nothing

@@ -91,6 +91,9 @@ func killDriverTry(t *testing.T, kp killPoint, then string, delay time.Duration)
 		release() // the resume drains: let the held download end
 	}
 	was := tg.read()
+	if len(was.strays) > 0 {
+		t.Logf("note: the killed driver left %v beside the binary", was.strays)
+	}
 	recovery := tg.hdArgs("rollback", "--yes", "--json")
 	if then == "resume" {
 		recovery = tg.hdArgs("upgrade", "--resume", "--yes", "--json")
