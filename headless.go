@@ -31,7 +31,12 @@ func (a *app) runHeadless(o upgrade.HeadlessOptions, probeURL string, isUpgrade 
 		return badInput(err)
 	}
 	o.Probe = probe
-	o.ProbeReport = func(version string) any { return traffic.NewProbeReport(probe.Stats(), version) }
+	// The result is the end of the run: stop the probe first, so that the result's probe object
+	// and the summary on stderr count the same requests (they differed by one in the fleet test).
+	o.ProbeReport = func(version string) any {
+		probe.Stop()
+		return traffic.NewProbeReport(probe.Stats(), version)
+	}
 	a.code = upgrade.Upgrade(ctx, o, a.stdout)
 	probe.Stop()
 	fmt.Fprintln(a.stderr, "hotdeploy:", traffic.ProbeSummary(probe.Stats()))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,6 +31,14 @@ func TestCLIUpgradeWithProbeCommits(t *testing.T) {
 	}
 	if !strings.Contains(errOut, " ok, 0 failed") {
 		t.Errorf("stderr should end with the probe's summary and no failure: %q", errOut)
+	}
+	// The result's probe object and the summary on stderr count the same requests: the probe
+	// stops before the result is made.
+	objs := upgradetest.JSONLines(t, out)
+	probe, _ := objs[len(objs)-1]["probe"].(map[string]any)
+	want := fmt.Sprintf(": %v ok, %v failed", probe["ok"], probe["failed"])
+	if probe == nil || !strings.Contains(errOut, want) {
+		t.Errorf("result probe %v; stderr %q should say %q", probe, errOut, want)
 	}
 }
 

@@ -50,7 +50,11 @@ func ReadEntries(path string, since time.Time) ([]Entry, error) {
 		}
 	}
 	if bad > 0 {
-		return out, fmt.Errorf("audit log %s: %d lines are not entries (the first is line %d): run hotdeploy audit verify", path, bad, firstBad)
+		what := fmt.Sprintf("%d lines are not entries (the first is line %d)", bad, firstBad)
+		if bad == 1 {
+			what = fmt.Sprintf("line %d is not an entry", firstBad)
+		}
+		return out, fmt.Errorf("audit log %s: %s: run hotdeploy audit verify", path, what)
 	}
 	return out, nil
 }
