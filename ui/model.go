@@ -5,6 +5,7 @@ package ui
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -74,6 +75,8 @@ type Model struct {
 	mode          mode
 	now           time.Time
 	loop          int // the refresh loop running; see kick
+	// gen is loop, shared with the quiet refresh loop's goroutine so a kick ends it.
+	gen *atomic.Int64
 
 	// What the last scan and refresh saw.
 	scanned   bool
@@ -158,7 +161,7 @@ func New(opts Options, deps Deps, initial *model.Snapshot) Model {
 	m := Model{
 		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: DefaultStyles().forLang(lang),
 		tr: newTranslator(lang), help: help.New(), candidate: opts.NewBinary, width: 80, height: 24,
-		owners: traffic.WorkerOwners{}, narrate: opts.demo, scenario: opts.scenario,
+		owners: traffic.WorkerOwners{}, narrate: opts.demo, scenario: opts.scenario, gen: new(atomic.Int64),
 	}
 	m.help.Styles = m.styles.Help
 	m.input = newPathInput(m.styles, m.tr)

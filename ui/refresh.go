@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"reflect"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -66,10 +67,62 @@ func (m *Model) applyExtras(e extras) {
 // tick re-arms the refresh loop: after the interval, the read runs in the timer's own command,
 // so each refresh is one message and one render. Every handler of a refresh result calls it
 // once, so exactly one read is ever in flight and a slow one delays the next instead of piling
-// up.
+// up. While an instance is shown and no step runs, the read goes on quietly (quietRefresh).
 func (m Model) tick() tea.Cmd {
+	if m.hasInst && !m.scanDue && m.busy == nil {
+		return m.quietRefresh()
+	}
 	read := m.read()
 	return tea.Tick(m.readDelay(), func(time.Time) tea.Msg { return read() })
+}
+
+// quietFor is the longest a quiet refresh loop goes without a message: what moves with time
+// alone (uptimes, drain and hold timers) moves once a second on screen.
+const quietFor = time.Second
+
+// quietRefresh refreshes the instance shown at the interval, and hands a reading to Update (and
+// so renders the screen, the dashboard's main cost) only when it differs from the last one the
+// screen shows: another process tree, CPU share, connection count, error-log line, probe
+// figure, held download or driver; or when quietFor passed; or when the periodic scan is due,
+// which it runs instead. So a step's effect is still seen within one refresh, while an idle
+// instance costs one render a second instead of four. A kick (a step changed nginx) ends the
+// loop at its next wake-up: the kicked loop reads on its own.
+func (m Model) quietRefresh() tea.Cmd {
+	src, in, key, path, seq, ex := m.deps.Source, m.inst, m.selected, m.logPath, m.loop, m.extrasReader()
+	delay, clock, scanAt, gen, scan := m.readDelay(), m.deps.Clock, m.lastScan.Add(scanEvery), m.gen, m.scanCmd()
+	last := reading{in: m.inst, probe: m.probeStats, held: m.heldInfo, drv: m.drv}
+	return func() tea.Msg {
+		start := time.Now()
+		for {
+			time.Sleep(delay)
+			if gen != nil && gen.Load() != int64(seq) {
+				return nil // a kick started another loop; nil is not rendered
+			}
+			if !clock.Now().Before(scanAt) {
+				return scan()
+			}
+			cur, err := src.Refresh(in)
+			msg := refreshMsg{key: key, in: cur, err: err, lines: src.LogLines(path), path: path, seq: seq, extras: ex()}
+			now := reading{in: cur, probe: msg.probe, held: msg.held, drv: msg.drv}
+			if err != nil || len(msg.lines) > 0 || time.Since(start) >= quietFor || !last.same(now) {
+				return msg
+			}
+			in = cur
+		}
+	}
+}
+
+// reading is what one refresh read and the screen shows.
+type reading struct {
+	in    model.Instance
+	probe *traffic.ProbeStats
+	held  heldState
+	drv   driverView
+}
+
+// same tells whether two readings would draw the same screen at the same moment.
+func (r reading) same(o reading) bool {
+	return reflect.DeepEqual(r, o)
 }
 
 // readDelay is the wait before the next read: the refresh interval, or idleRescan while no
@@ -85,6 +138,9 @@ func (m Model) readDelay() time.Duration {
 // loop, and the results and ticks of the old one stop re-arming.
 func (m *Model) kick() tea.Cmd {
 	m.loop++
+	if m.gen != nil {
+		m.gen.Store(int64(m.loop))
+	}
 	return m.read()
 }
 

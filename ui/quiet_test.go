@@ -1,0 +1,104 @@
+package ui
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+)
+
+// countingSource counts refreshes, and after changeAfter of them (0: never) shows next instead.
+type countingSource struct {
+	*fakeSource
+	mu          sync.Mutex
+	reads       int
+	changeAfter int
+	next        model.Instance
+}
+
+func (c *countingSource) Refresh(in model.Instance) (model.Instance, error) {
+	c.mu.Lock()
+	c.reads++
+	if c.changeAfter > 0 && c.reads == c.changeAfter {
+		c.fakeSource.set(c.next)
+	}
+	c.mu.Unlock()
+	return c.fakeSource.Refresh(in)
+}
+
+func (c *countingSource) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+func quietModel(t *testing.T, in model.Instance) (Model, *countingSource) {
+	t.Helper()
+	m, src, _ := newModel(t, Options{Interval: time.Millisecond}, in)
+	cs := &countingSource{fakeSource: src}
+	m.deps.Source = cs
+	return m, cs
+}
+
+// While nothing changes, the quiet loop reads at every interval but hands one reading a second
+// to the screen: the renders are what an idle dashboard spends its CPU on.
+func TestQuietRefreshRendersOnceASecondWhileNothingChanges(t *testing.T) {
+	m, src := quietModel(t, idleInstance())
+	cmd := m.tick()
+	start := time.Now()
+	msg, ok := cmd().(refreshMsg)
+	took := time.Since(start)
+	if !ok {
+		t.Fatalf("the quiet loop handed %T, want a refresh", msg)
+	}
+	if took < quietFor {
+		t.Errorf("an unchanged instance was handed on after %s, before %s", took, quietFor)
+	}
+	if n := src.count(); n < 2 {
+		t.Errorf("the loop read %d times in %s at a 1 ms interval, want it to keep reading", n, took)
+	}
+}
+
+// A reading that differs is handed on at once: a step's effect shows within one refresh.
+func TestQuietRefreshHandsOnAChangeAtOnce(t *testing.T) {
+	m, src := quietModel(t, bothServingInstance())
+	src.changeAfter, src.next = 3, oldDrainingInstance()
+	msg, ok := m.tick()().(refreshMsg)
+	if !ok {
+		t.Fatalf("the quiet loop handed %T, want a refresh", msg)
+	}
+	if msg.in.Phase != model.PhaseOldDraining || src.count() != 3 {
+		t.Errorf("handed phase %s after %d reads, want old-draining after 3", msg.in.Phase, src.count())
+	}
+}
+
+// A kick (a step just changed nginx) ends the quiet loop: it hands nothing more, and the kicked
+// loop reads on its own.
+func TestKickEndsTheQuietLoop(t *testing.T) {
+	m, src := quietModel(t, idleInstance())
+	cmd := m.tick()
+	done := make(chan any, 1)
+	go func() { done <- cmd() }()
+	for src.count() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	m.kick()
+	select {
+	case msg := <-done:
+		if msg != nil {
+			t.Errorf("the replaced loop handed %T, want nothing", msg)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the replaced quiet loop did not end")
+	}
+}
+
+// While a step runs, reads are not coalesced: the footer's elapsed time moves at each.
+func TestNoQuietLoopWhileAStepRuns(t *testing.T) {
+	m, src := quietModel(t, idleInstance())
+	m.busy = &running{action: model.ActUpgrade, cancel: func() {}}
+	if _, ok := m.tick()().(refreshMsg); !ok || src.count() != 1 {
+		t.Errorf("with a step running, one tick read %d times", src.count())
+	}
+}
