@@ -52,6 +52,10 @@ type DemoOptions struct {
 // no nginx master is an error before the screen opens (inspect.ErrBadTarget).
 func Run(o Options) error {
 	sc := inspect.NewScanner()
+	// Scans repeat every few seconds (discovery, and a named instance's orphans): where the
+	// kernel reports forks and execs, each reads only what is new or changed.
+	sc.Follow()
+	defer sc.Close()
 	var initial *model.Snapshot
 	if o.Target != (inspect.Target{}) {
 		snap, err := sc.Resolve(o.Target)

@@ -1,6 +1,7 @@
 package inspect_test
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -150,6 +151,29 @@ func BenchmarkScan(b *testing.B) {
 		}
 		b.ReportMetric(float64(procs), "procs")
 	})
+	b.Run("hotdeploy-following-execs", func(b *testing.B) {
+		// The dashboard's scans: after the first, only new or exec'd processes are read.
+		sc := inspect.NewScanner()
+		defer sc.Close()
+		if !sc.Follow() {
+			b.Skip("the netlink process connector is not available here (root, initial network namespace)")
+		}
+		if snap, err := sc.Scan(); err != nil || !hasInstance(snap, sb.PidFile) {
+			b.Fatalf("scan did not find the sandbox: %v", err)
+		}
+		var scanErr error
+		measure(b, func() {
+			snap, err := sc.Scan()
+			if err != nil {
+				scanErr = err
+			} else if !hasInstance(snap, sb.PidFile) {
+				scanErr = errors.New("a scan following execs lost the sandbox")
+			}
+		})
+		if scanErr != nil {
+			b.Fatal(scanErr)
+		}
+	})
 	b.Run("gopsutil-naive", func(b *testing.B) {
 		found := 0
 		measure(b, func() {
@@ -193,20 +217,30 @@ func BenchmarkRefresh(b *testing.B) {
 	in = sandboxtest.WaitFor(b, sc, in, 10*time.Second, "16 workers", func(in model.Instance) bool {
 		return in.Masters[0].ActiveWorkers() == 16
 	})
-	var refreshErr error
-	measure(b, func() {
-		cur, err := sc.Refresh(in)
-		if err != nil {
-			refreshErr = err
-			return
+	for _, follow := range []bool{false, true} {
+		name := "opening"
+		if follow {
+			name = "following" // the dashboard's scanner: files kept open
+			sc.Follow()
 		}
-		in = cur
-	})
-	if refreshErr != nil {
-		b.Fatal(refreshErr)
+		b.Run(name, func(b *testing.B) {
+			var refreshErr error
+			measure(b, func() {
+				cur, err := sc.Refresh(in)
+				if err != nil {
+					refreshErr = err
+					return
+				}
+				in = cur
+			})
+			if refreshErr != nil {
+				b.Fatal(refreshErr)
+			}
+			if n := len(in.Masters[0].Workers()); n != 16 || in.Phase != model.PhaseIdle {
+				b.Fatalf("after the benchmark: %d workers, phase %s", n, in.Phase)
+			}
+			b.ReportMetric(float64(len(in.Masters[0].Children)+1), "procs/refresh")
+		})
 	}
-	if n := len(in.Masters[0].Workers()); n != 16 || in.Phase != model.PhaseIdle {
-		b.Fatalf("after the benchmark: %d workers, phase %s", n, in.Phase)
-	}
-	b.ReportMetric(float64(len(in.Masters[0].Children)+1), "procs/refresh")
+	sc.Close()
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
-	"github.com/shirou/gopsutil/v3/process"
 )
 
 // A generation is all its processes. When a master dies (SIGKILL, OOM, a crash), the kernel
@@ -116,9 +115,9 @@ func (s *Scanner) adoptGroup(in *model.Instance, now time.Time) error {
 	if g.pgrp <= 1 {
 		return nil
 	}
-	pids, err := process.Pids()
+	pids, err := s.familyPids(now)
 	if err != nil {
-		return fmt.Errorf("list processes: %w", err)
+		return err
 	}
 	present := map[int]bool{}
 	for _, m := range in.Masters {
@@ -130,13 +129,8 @@ func (s *Scanner) adoptGroup(in *model.Instance, now time.Time) error {
 	for _, o := range in.Orphans {
 		present[o.PID] = true
 	}
-	for _, pid32 := range pids {
-		pid := int(pid32)
+	for _, pid := range pids {
 		if present[pid] {
-			continue
-		}
-		comm, err := s.r.Comm(pid)
-		if err != nil || !Families[string(comm)] {
 			continue
 		}
 		p, err := s.readProc(pid, now)

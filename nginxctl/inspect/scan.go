@@ -5,6 +5,7 @@ package inspect
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"sort"
 	"sync"
@@ -22,6 +23,44 @@ var Families = map[string]bool{"nginx": true, "angie": true, "openresty": true, 
 
 // errZombie marks a process that exited and waits for its parent to reap it.
 var errZombie = errors.New("process exited")
+
+// listPids lists the processes in /proc.
+func listPids() ([]int, error) {
+	pids, err := process.Pids()
+	out := make([]int, len(pids))
+	for i, p := range pids {
+		out[i] = int(p)
+	}
+	return out, err
+}
+
+// familyPids returns the processes whose comm is an nginx family's, reading the comm of every
+// process, or after Follow of those new or changed since the last look.
+func (s *Scanner) familyPids(now time.Time) ([]int, error) {
+	pids, err := s.table.apply(now, listPids)
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	var fam []int
+	for _, pid := range pids {
+		if s.table.known(pid) {
+			continue
+		}
+		comm, err := s.r.Comm(pid)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				s.table.gone(pid)
+			}
+			continue
+		}
+		if !Families[string(comm)] {
+			s.table.other(pid)
+			continue
+		}
+		fam = append(fam, pid)
+	}
+	return fam, nil
+}
 
 // ErrGone is returned by Refresh when no master of the instance is alive any more.
 var ErrGone = errors.New("the nginx instance is gone: no master of it is running")
@@ -52,6 +91,7 @@ type Scanner struct {
 	now     func() time.Time
 	masters map[procKey]*masterInfo
 	bins    binaryCache
+	table   table
 }
 
 // NewScanner prepares a scanner; it reads the boot time once to turn start ticks into times.
@@ -64,29 +104,23 @@ func NewScanner() *Scanner {
 }
 
 // Scan walks the whole process table and returns every nginx-family instance. It reads only
-// /proc/PID/comm of processes that are not nginx.
+// /proc/PID/comm of processes that are not nginx, and after Follow only of those that are
+// new or changed since the scan before.
 func (s *Scanner) Scan() (model.Snapshot, error) {
-	pids, err := process.Pids()
-	if err != nil {
-		return model.Snapshot{}, fmt.Errorf("list processes: %w", err)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	pids, err := s.familyPids(now)
+	if err != nil {
+		return model.Snapshot{}, err
+	}
 	byParent := map[int][]model.Process{}
 	var masters []model.Process
-	pidSet := map[int]bool{}
-	for _, pid32 := range pids {
-		pid := int(pid32)
-		comm, err := s.r.Comm(pid)
-		if err != nil || !Families[string(comm)] {
-			continue
-		}
+	for _, pid := range pids {
 		p, err := s.readProc(pid, now)
 		if err != nil {
 			continue // exited meanwhile
 		}
-		pidSet[pid] = true
 		if p.Role == model.RoleMaster {
 			masters = append(masters, p)
 		}

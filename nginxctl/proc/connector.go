@@ -73,27 +73,34 @@ func (c *procConn) relevant() bool {
 
 // scan walks the netlink messages of one datagram.
 func (c *procConn) scan(b []byte) bool {
-	ne := binary.NativeEndian
 	hit := false
-	for len(b) >= nlmsgHdrLen {
-		l := int(ne.Uint32(b))
-		if l < nlmsgHdrLen || l > len(b) {
-			return hit
-		}
-		ev := b[nlmsgHdrLen:l]
-		if len(ev) >= cnMsgLen+16+16 {
-			hit = c.event(ev[cnMsgLen:]) || hit
-		}
-		b = b[(l+3)&^3:]
-	}
+	eachEvent(b, func(what uint32, data []byte) { hit = c.event(what, data) || hit })
 	return hit
 }
 
-// event reads one struct proc_event: what, cpu, timestamp, then the event's data.
-func (c *procConn) event(ev []byte) bool {
+// eachEvent walks the netlink messages of one datagram and calls fn with each struct
+// proc_event's kind and data (what, cpu and timestamp come first).
+func eachEvent(b []byte, fn func(what uint32, data []byte)) {
 	ne := binary.NativeEndian
-	data := ev[16:]
-	switch ne.Uint32(ev) {
+	for len(b) >= nlmsgHdrLen {
+		l := int(ne.Uint32(b))
+		if l < nlmsgHdrLen || l > len(b) {
+			return
+		}
+		ev := b[nlmsgHdrLen:l]
+		if len(ev) >= cnMsgLen+16+16 {
+			ev = ev[cnMsgLen:]
+			fn(ne.Uint32(ev), ev[16:])
+		}
+		b = b[(l+3)&^3:]
+	}
+}
+
+// event tells whether one event concerns a watched pid: a fork by it (the child is watched from
+// then on), or an exec or exit of a watched pid.
+func (c *procConn) event(what uint32, data []byte) bool {
+	ne := binary.NativeEndian
+	switch what {
 	case procEventFork:
 		parent, child := int(ne.Uint32(data[4:])), int(ne.Uint32(data[12:]))
 		if c.watch[parent] {

@@ -35,6 +35,9 @@ const PFForkNoExec = 0x40
 type Reader struct {
 	buf  []byte
 	path []byte
+	// kept holds open files of a keeping Reader (NewKeepingReader), nil otherwise.
+	kept   map[keptKey]*keptFile
+	sweeps uint64
 }
 
 func NewReader() *Reader {
@@ -43,10 +46,7 @@ func NewReader() *Reader {
 
 // read returns the content of /proc/<pid>/<name>, valid until the next call.
 func (r *Reader) Read(pid int, name string) ([]byte, error) {
-	r.path = append(r.path[:0], "/proc/"...)
-	r.path = strconv.AppendInt(r.path, int64(pid), 10)
-	r.path = append(r.path, '/')
-	r.path = append(r.path, name...)
+	r.setPath(pid, name)
 	fd, err := syscall.Open(string(r.path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: string(r.path), Err: err}
@@ -75,7 +75,7 @@ var errBadStat = errors.New("malformed /proc stat")
 
 // stat parses /proc/<pid>/stat.
 func (r *Reader) Stat(pid int) (Stat, error) {
-	b, err := r.Read(pid, "stat")
+	b, err := r.readKept(pid, "stat")
 	if err != nil {
 		return Stat{}, err
 	}
@@ -154,7 +154,7 @@ func parseInt(b []byte) (uint64, bool) {
 // title returns the process title: /proc/<pid>/cmdline with NULs turned into spaces. nginx
 // rewrites its argv into one NUL-padded string, so this is "nginx: worker process" and such.
 func (r *Reader) Title(pid int) (string, error) {
-	b, err := r.Read(pid, "cmdline")
+	b, err := r.readKept(pid, "cmdline")
 	if err != nil {
 		return "", err
 	}
