@@ -86,6 +86,7 @@ func (s *sampler) prune(now time.Time) []procKey {
 		return nil
 	}
 	s.lastPrune = now
+	s.r.Sweep() // the files of processes not read for 10 s or more
 	var gone []procKey
 	for k, v := range s.cpu {
 		if now.Sub(v.at) > time.Minute {
