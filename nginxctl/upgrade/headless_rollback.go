@@ -23,10 +23,14 @@ func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	if j := r.journal(); j != nil && j.Old.Is(in.Masters[0].PID, in.Masters[0].StartTicks) {
 		h.res.Backup = j.Backup
 	}
+	h.res.OldBuild = runningBuild(in.Masters[0]) // the build that serves again
 	if nw := in.New(); nw != nil {
 		h.res.NewPID = nw.PID
+		h.res.NewBuild = runningBuild(*nw) // the build rolled back from
 	} else if err := somethingToRestore(in); err != nil {
 		return h.finish("refused", in, err)
+	} else if in.BinaryDiffers {
+		h.res.NewBuild = diskBuild(in) // installed, never started (or its master died)
 	}
 	if v := model.Check(in, model.Context{QuitSent: r.quitSent(in)}, model.ActRollback); !v.Allowed && in.New() != nil {
 		return h.finish("refused", in, errors.New(v.Reason))

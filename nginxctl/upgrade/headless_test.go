@@ -126,6 +126,9 @@ func TestHeadlessRollbackFromBothServing(t *testing.T) {
 	}
 	rg.checkOldServes("after rollback from both-serving", 0)
 	rg.checkBinary("after rollback from both-serving", rg.origSHA)
+	if res.OldBuild == nil || res.OldBuild.SHA256 != rg.origSHA || res.NewBuild == nil || res.NewBuild.SHA256 == "" || res.NewBuild.SHA256 == rg.origSHA {
+		t.Errorf("rollback result names old build %+v and new build %+v; want the restored build (sha256 %s) and the one rolled back from", res.OldBuild, res.NewBuild, rg.origSHA)
+	}
 	sent := rg.signals()
 	code, res = rg.rollback()
 	check("rollback from both-serving, twice")

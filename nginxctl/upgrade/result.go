@@ -57,6 +57,13 @@ func runningBuild(m model.Master) *Build {
 	return b
 }
 
+// diskBuild is the build in the file at the instance's binary path.
+func diskBuild(in model.Instance) *Build {
+	b := &Build{Path: in.Binary, Version: in.BinaryVersion}
+	b.SHA256, _ = inspect.FileSHA256(in.Binary)
+	return b
+}
+
 // probePhases names the probe's phase each signal starts.
 var probePhases = map[string]string{"SIGUSR2": "usr2", "SIGWINCH": "winch", "SIGQUIT": "quit", "SIGHUP": "hup"}
 

@@ -213,11 +213,20 @@ type Result struct {
 	Error     string   `json:"error"`
 	Log       []string `json:"log"`
 	ElapsedMS int64    `json:"elapsed_ms"`
+	OldBuild  *Build   `json:"old_build"`
+	NewBuild  *Build   `json:"new_build"`
 	Ended     []struct {
 		PID    int    `json:"pid"`
 		Role   string `json:"role"`
 		Signal string `json:"signal"`
 	} `json:"ended"`
+}
+
+// Build is a result's old_build or new_build.
+type Build struct {
+	Path    string `json:"path"`
+	SHA256  string `json:"sha256"`
+	Version string `json:"version"`
 }
 
 // JSONLines splits headless --json output into objects, failing the test unless every line is
