@@ -64,7 +64,7 @@ func Run(o Options) error {
 	if o.Probe != "" {
 		p, err := traffic.StartProbe(context.Background(), traffic.ProbeOptions{URL: o.Probe, LoopbackOnly: o.demo})
 		if err != nil {
-			deps.ProbeErr = err.Error()
+			deps.ProbeErr, deps.ProbeErrWhy = err.Error(), model.ReasonOf(err)
 		} else {
 			deps.Probe = p
 			defer p.Stop()
