@@ -46,6 +46,10 @@ type DemoOptions struct {
 	Lang Lang
 	// Scenario is a failure to rehearse (Scenarios lists them); empty or "none": a plain upgrade.
 	Scenario string
+	// GuardExe is the program to run as the sandbox's guard (sandbox.Guard), which stops the
+	// sandbox should the demo die without stopping it; empty: no guard (a test binary cannot
+	// be one).
+	GuardExe string
 }
 
 // Run opens the dashboard and returns when the operator quits. A --pid or --pidfile that names
