@@ -38,7 +38,7 @@ type StepError struct {
 	Reason  string
 	// Why is Reason as a code and its arguments, for the dashboard's language (zero when the
 	// reason came from elsewhere as plain text: the dashboard shows Reason then).
-	Why model.Reason
+	Why model.Reason `json:"-"`
 	// Log holds the error-log lines written since the step's signal.
 	Log []string
 	// Err is the underlying cause, if any (an proc.IdentityError, proc.ErrGone, ...).
