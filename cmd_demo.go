@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/hotdeploy/hotdeploy/ui"
@@ -33,6 +35,10 @@ Nothing outside the sandbox is touched; quitting stops the sandbox.`,
 					return badInputf("--lang %s: want en or zh-CN", lang)
 				}
 				o.Lang = l
+			}
+			// The sandbox's guard is this program again (main runs it when GuardEnv is set).
+			if exe, err := os.Executable(); err == nil {
+				o.GuardExe = exe
 			}
 			return ui.Demo(o)
 		},

@@ -7,9 +7,16 @@ package main
 import (
 	"io"
 	"os"
+
+	"github.com/hotdeploy/hotdeploy/nginxctl/sandbox"
 )
 
 func main() {
+	if os.Getenv(sandbox.GuardEnv) != "" {
+		// A demo's sandbox guard (nginxctl/sandbox/guard.go): it stops the sandbox when the demo
+		// ends without doing so itself.
+		os.Exit(sandbox.RunGuard())
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -131,9 +131,9 @@ func checkUpgrade(in Instance, phase Phase) Verdict {
 	case phase != PhaseIdle:
 		return refuse(a, "an upgrade is already running (%s)", phase)
 	case m.SignalsIgnored != "":
-		return refuse(a, "%s", m.SignalsIgnored)
+		return refuse(a, "%s", m.SignalsIgnoredWhy.Or(m.SignalsIgnored))
 	case m.Argv0Problem != "":
-		return refuse(a, "%s", m.Argv0Problem)
+		return refuse(a, "%s", m.Argv0ProblemWhy.Or(m.Argv0Problem))
 	case in.BinarySameBytes:
 		return refuse(a, "%s holds the same build as the running binary (a copy, or the file a rollback restored): "+
 			"install a new build first (i)", in.Binary)
@@ -157,8 +157,8 @@ func checkDrain(in Instance, phase Phase) Verdict {
 	case PhaseOldDrained:
 		return refuse(a, "the old master has no workers left")
 	}
-	if s := in.Masters[0].SignalsIgnored; s != "" {
-		return refuse(a, "%s", s)
+	if m := in.Masters[0]; m.SignalsIgnored != "" {
+		return refuse(a, "%s", m.SignalsIgnoredWhy.Or(m.SignalsIgnored))
 	}
 	return Verdict{Action: a, Allowed: true}
 }

@@ -1,11 +1,18 @@
 package model
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Reason is a sentence for the operator kept as a code and its arguments, so that the dashboard
 // can say it in the screen's language. The code is the English printf format itself: it is
 // stable as long as the English sentence is, it is the key a message catalogue looks it up by,
 // and String gives the English text the command line and JSON keep.
+//
+// model builds its reasons with because; nginxctl's packages with Because (a literal format,
+// which the catalogue test finds in their source). An argument that is itself a Reason, or an
+// error carrying one, is said in the screen's language too.
 type Reason struct {
 	Code string
 	Args []any
@@ -14,10 +21,65 @@ type Reason struct {
 // because builds a Reason.
 func because(format string, args ...any) Reason { return Reason{Code: format, Args: args} }
 
+// Because builds a Reason outside model (nginxctl's step failures, scan notes, probe errors).
+// Its format must be a string literal: the catalogue test collects it from the source.
+func Because(format string, args ...any) Reason { return Reason{Code: format, Args: args} }
+
 // String is the English sentence.
 func (r Reason) String() string {
 	if r.Code == "" {
 		return ""
 	}
 	return fmt.Sprintf(r.Code, r.Args...)
+}
+
+// Says tells whether r is a reason whose English sentence is english: a reason kept beside a
+// sentence someone may since have rewritten is used only while it still says the same.
+func (r Reason) Says(english string) bool { return r.Code != "" && r.String() == english }
+
+// Or is r when it says english, else english as it is (a reason the screen shows untranslated).
+func (r Reason) Or(english string) Reason {
+	if r.Says(english) {
+		return r
+	}
+	return Reason{Code: "%s", Args: []any{english}}
+}
+
+// Err is an error whose message is the reason's English sentence; ReasonOf finds the reason
+// again, so an error can carry its sentence up to the screen.
+func (r Reason) Err() error { return &ReasonError{Reason: r} }
+
+// ReasonError is an error that is a Reason.
+type ReasonError struct{ Reason Reason }
+
+func (e *ReasonError) Error() string { return e.Reason.String() }
+
+// ReasonOf returns the reason an error says when its whole message is that reason (the error
+// is a ReasonError, or wraps one without adding words), else the zero Reason.
+func ReasonOf(err error) Reason {
+	var re *ReasonError
+	if err != nil && errors.As(err, &re) && re.Reason.Says(err.Error()) {
+		return re.Reason
+	}
+	return Reason{}
+}
+
+// ReasonsOf pairs sentences with the reasons kept beside them: the i-th result is the reason
+// among whys that says the i-th sentence, or the sentence as it is.
+func ReasonsOf(english []string, whys []Reason) []Reason {
+	out := make([]Reason, len(english))
+	for i, s := range english {
+		out[i] = Reason{Code: "%s", Args: []any{s}}
+		if i < len(whys) && whys[i].Says(s) {
+			out[i] = whys[i]
+			continue
+		}
+		for _, w := range whys {
+			if w.Says(s) {
+				out[i] = w
+				break
+			}
+		}
+	}
+	return out
 }

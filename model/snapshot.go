@@ -160,8 +160,11 @@ type Master struct {
 	// (daemon off under a parent that never changed).
 	SignalsIgnored string `json:"signals_ignored,omitempty"`
 	// Argv0Problem, when set, says why the new binary cannot be exec'd from argv[0].
-	Argv0Problem string    `json:"argv0_problem,omitempty"`
-	Children     []Process `json:"children"`
+	Argv0Problem string `json:"argv0_problem,omitempty"`
+	// SignalsIgnoredWhy and Argv0ProblemWhy are the same sentences as reasons, for the screen.
+	SignalsIgnoredWhy Reason    `json:"-"`
+	Argv0ProblemWhy   Reason    `json:"-"`
+	Children          []Process `json:"children"`
 }
 
 // Workers returns the master's worker processes.
@@ -283,4 +286,12 @@ type Snapshot struct {
 	Instances []Instance `json:"instances"`
 	// Notes are sentences for the operator about what the refresh could not see.
 	Notes []string `json:"notes,omitempty"`
+	// NotesWhy are the notes as reasons, for the screen (Note adds to both).
+	NotesWhy []Reason `json:"-"`
+}
+
+// Note adds a note.
+func (s *Snapshot) Note(r Reason) {
+	s.Notes = append(s.Notes, r.String())
+	s.NotesWhy = append(s.NotesWhy, r)
 }

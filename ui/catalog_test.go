@@ -16,54 +16,121 @@ import (
 	"github.com/hotdeploy/hotdeploy/model"
 )
 
-// messageCalls says which calls carry a message, and at which argument: T and N in ui; in model
-// the reasons' formats (model/reason.go), which the screen renders by their codes.
-var messageCalls = map[string]int{"T": 0, "N": 0, "refuse": 1, "allowWarning": 1, "because": 0, "effect": 0, "irreversible": 0}
+// messageCalls says, for each part of the source, which calls carry a message and at which
+// argument: T and N in ui; in model the reasons' formats (model/reason.go); in nginxctl the
+// reasons it builds for the screen with model.Because, directly or through a step error's
+// because and the step watchers' fail.
+var messageCalls = map[string]map[string]int{
+	".":           {"T": 0, "N": 0},
+	"../model":    {"refuse": 1, "allowWarning": 1, "because": 0, "effect": 0, "irreversible": 0},
+	"../nginxctl": {"Because": 0, "because": 0, "fail": 0},
+}
 
-// screenMessages collects every message the screen draws: each literal message argument in ui's
-// and model's source, and the titles of model's actions and the names of roles and failure kinds
-// the screen translates.
-func screenMessages(t *testing.T) map[string]string {
+// wrapsFormats are the parts whose message calls must pass a literal, unless the call is inside
+// a function that is itself a message call there (a wrapper such as fail, whose callers'
+// literals are collected): a format built at run time is a code no catalogue can hold.
+var wrapsFormats = map[string]bool{"../model": true, "../nginxctl": true}
+
+// sourceFiles lists the non-test Go files of a part of the source, its subdirectories included
+// for nginxctl.
+func sourceFiles(t *testing.T, root string) []string {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	modelFiles, err := filepath.Glob("../model/*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs := map[string]string{}
-	fset := token.NewFileSet()
-	for _, f := range append(files, modelFiles...) {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
+	if root == "." {
+		files, err := filepath.Glob("*.go")
 		if err != nil {
 			t.Fatal(err)
 		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) == 0 {
+		return files
+	}
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// callName is the name a call is made by: f(...) or x.f(...).
+func callName(call *ast.CallExpr) string {
+	switch fn := call.Fun.(type) {
+	case *ast.SelectorExpr:
+		return fn.Sel.Name
+	case *ast.Ident:
+		return fn.Name
+	}
+	return ""
+}
+
+// enclosingName is the name of the innermost function in stack: a declared function, or a
+// function literal assigned to a name (fail := func(...)).
+func enclosingName(stack []ast.Node) string {
+	for i := len(stack) - 1; i >= 0; i-- {
+		switch n := stack[i].(type) {
+		case *ast.FuncDecl:
+			return n.Name.Name
+		case *ast.FuncLit:
+			if i > 0 {
+				if as, ok := stack[i-1].(*ast.AssignStmt); ok && len(as.Lhs) == 1 {
+					if id, ok := as.Lhs[0].(*ast.Ident); ok {
+						return id.Name
+					}
+				}
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+// screenMessages collects every message the screen draws: each literal message argument in ui's,
+// model's and nginxctl's source, and the titles of model's actions and the names of roles and
+// failure kinds the screen translates. A message call in model or nginxctl whose format is not
+// a literal, outside a wrapper, fails the test.
+func screenMessages(t *testing.T) map[string]string {
+	t.Helper()
+	msgs := map[string]string{}
+	fset := token.NewFileSet()
+	for root, calls := range messageCalls {
+		for _, f := range sourceFiles(t, root) {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			file, err := parser.ParseFile(fset, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stack []ast.Node
+			ast.Inspect(file, func(n ast.Node) bool {
+				if n == nil {
+					stack = stack[:len(stack)-1]
+					return true
+				}
+				stack = append(stack, n)
+				call, ok := n.(*ast.CallExpr)
+				if !ok || len(call.Args) == 0 {
+					return true
+				}
+				at, ok := calls[callName(call)]
+				if !ok || len(call.Args) <= at {
+					return true
+				}
+				if s, ok := literal(call.Args[at]); ok {
+					msgs[s] = fset.Position(call.Args[at].Pos()).String()
+				} else if _, wrapper := calls[enclosingName(stack)]; wrapsFormats[root] && !wrapper {
+					t.Errorf("%s: %s's message is not a literal: the catalogue cannot hold it",
+						fset.Position(call.Args[at].Pos()), callName(call))
+				}
 				return true
-			}
-			name := ""
-			switch fn := call.Fun.(type) {
-			case *ast.SelectorExpr:
-				name = fn.Sel.Name
-			case *ast.Ident:
-				name = fn.Name
-			}
-			at, ok := messageCalls[name]
-			if !ok || len(call.Args) <= at {
-				return true
-			}
-			if s, ok := literal(call.Args[at]); ok {
-				msgs[s] = fset.Position(call.Args[at].Pos()).String()
-			}
-			return true
-		})
+			})
+		}
 	}
 	for _, a := range model.Actions {
 		msgs[a.Title()] = "model.Action.Title"

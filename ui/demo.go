@@ -12,7 +12,9 @@ import (
 )
 
 // Demo runs the dashboard on a sandbox nginx with a candidate binary staged and pre-filled, and
-// stops the sandbox when the dashboard ends, however it ends.
+// stops the sandbox when the dashboard ends, however it ends: itself when it returns (q, a
+// hang-up, SIGTERM, a panic bubbletea recovers), else its guard (sandbox.Guard), a second process
+// that stops the sandbox once this one is gone, even killed by SIGKILL.
 //
 // A scenario (DemoOptions.Scenario) sets the sandbox up to fail one way, for trainers; the guide
 // says which, in the screen's language.
@@ -25,9 +27,19 @@ func Demo(o DemoOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	release := func() {}
+	if o.GuardExe != "" {
+		if release, err = sb.Guard(o.GuardExe); err != nil {
+			_ = sb.Stop()
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 	defer func() {
 		if serr := sb.Stop(); serr != nil {
+			// The guard tries again once this process has ended.
 			err = errors.Join(err, fmt.Errorf("stop the sandbox: %w", serr))
+		} else {
+			release()
 		}
 		if o.Keep {
 			fmt.Fprintf(os.Stderr, "hotdeploy demo: sandbox kept in %s (its nginx is stopped)\n", sb.Prefix)

@@ -65,7 +65,7 @@ func (m Model) statusLine() (string, lipgloss.Style) {
 	if m.candidate != "" && !m.opts.ReadOnly {
 		parts = append(parts, t.T("candidate %s", m.candidate))
 	}
-	parts = append(parts, m.notes...)
+	parts = append(parts, m.sayAll(m.notes, m.notesWhy)...)
 	return strings.Join(parts, s.G.Sep), s.Muted
 }
 

@@ -78,7 +78,7 @@ func (m Model) onHold() (Model, tea.Cmd) {
 func (m Model) onHeld(msg heldMsg) Model {
 	m.holding = false
 	if msg.err != nil {
-		m.flash = &flash{text: msg.err.Error(), isErr: true}
+		m.flash = &flash{text: m.sayErr(msg.err), isErr: true}
 		return m
 	}
 	m.held = msg.h

@@ -67,7 +67,7 @@ func (m Model) onCandidate(msg candidateMsg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	if msg.err != nil {
-		m.flash = &flash{text: msg.err.Error(), isErr: true}
+		m.flash = &flash{text: m.sayErr(msg.err), isErr: true}
 		return m, nil
 	}
 	m.candidate = msg.path

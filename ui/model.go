@@ -50,9 +50,11 @@ type Deps struct {
 	Actor    Actor
 	ActorErr string
 	Clock    Clock
-	// Probe is the traffic probe (--probe, on in the demo); ProbeErr says why it is off.
-	Probe    ProbeSource
-	ProbeErr string
+	// Probe is the traffic probe (--probe, on in the demo); ProbeErr says why it is off, and
+	// ProbeErrWhy the same as a reason, for the screen's language.
+	Probe       ProbeSource
+	ProbeErr    string
+	ProbeErrWhy model.Reason
 	// Hold opens the demo's long-lived download (key l); nil outside the demo.
 	Hold HoldFunc
 	// Narration returns the guided demo's text for a key in the screen's language (see
@@ -85,6 +87,7 @@ type Model struct {
 	scanDue   bool
 	instances []model.Instance
 	notes     []string
+	notesWhy  []model.Reason
 	selected  string // Key of the instance shown
 	inst      model.Instance
 	hasInst   bool

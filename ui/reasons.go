@@ -4,14 +4,57 @@ import "github.com/hotdeploy/hotdeploy/model"
 
 // Reasons built in model (refusals, warnings, what a dialog's action will do) come as a code and
 // its arguments beside the English sentence: the code is the English format, the catalogue's key,
-// so the screen says them in its language; one without a code (from nginxctl) shows as it is.
+// so the screen says them in its language. nginxctl's sentences the screen shows (a step's
+// failure and progress, the scan's notes, the probe's errors) come the same way, built with
+// model.Because; one without a code (an OS error, nginx's own words) shows as it is.
 
 // say renders a model.Reason, or the English text when it has no code.
 func (m Model) say(r model.Reason, english string) string {
 	if r.Code == "" {
 		return english
 	}
-	return m.tr.T(r.Code, r.Args...)
+	return m.tr.sayReason(r)
+}
+
+// sayReason renders a reason in the translator's language, its arguments too where they are
+// reasons themselves or errors that carry one (a step failure quoting a refusal).
+func (t translator) sayReason(r model.Reason) string {
+	if t.lang == LangEnglish {
+		return r.String()
+	}
+	args, copied := r.Args, false
+	for i, a := range r.Args {
+		var inner model.Reason
+		switch a := a.(type) {
+		case model.Reason:
+			inner = a
+		case error:
+			inner = model.ReasonOf(a)
+		}
+		if inner.Code == "" {
+			continue
+		}
+		if !copied {
+			args, copied = append([]any(nil), r.Args...), true
+		}
+		args[i] = t.sayReason(inner)
+	}
+	return t.T(r.Code, args...)
+}
+
+// sayErr renders an error: in the screen's language when its message is a reason.
+func (m Model) sayErr(err error) string { return m.say(model.ReasonOf(err), err.Error()) }
+
+// sayAll renders sentences kept beside their reasons (model.ReasonsOf pairs them).
+func (m Model) sayAll(english []string, whys []model.Reason) []string {
+	if len(english) == 0 || m.tr.lang == LangEnglish || len(whys) == 0 {
+		return english
+	}
+	out := make([]string, len(english))
+	for i, r := range model.ReasonsOf(english, whys) {
+		out[i] = m.say(r, english[i])
+	}
+	return out
 }
 
 // reasonText renders a verdict's reason in the screen's language.

@@ -189,7 +189,7 @@ func (m *Model) applyScan(snap model.Snapshot, err error) {
 	if err != nil && m.hasInst {
 		return
 	}
-	m.instances, m.notes = snap.Instances, snap.Notes
+	m.instances, m.notes, m.notesWhy = snap.Instances, snap.Notes, snap.NotesWhy
 	found := false
 	for _, in := range snap.Instances {
 		if in.Key() == m.selected && m.selected != "" {

@@ -46,6 +46,10 @@ type DemoOptions struct {
 	Lang Lang
 	// Scenario is a failure to rehearse (Scenarios lists them); empty or "none": a plain upgrade.
 	Scenario string
+	// GuardExe is the program to run as the sandbox's guard (sandbox.Guard), which stops the
+	// sandbox should the demo die without stopping it; empty: no guard (a test binary cannot
+	// be one).
+	GuardExe string
 }
 
 // Run opens the dashboard and returns when the operator quits. A --pid or --pidfile that names
@@ -68,7 +72,7 @@ func Run(o Options) error {
 	if o.Probe != "" {
 		p, err := traffic.StartProbe(context.Background(), traffic.ProbeOptions{URL: o.Probe, LoopbackOnly: o.demo})
 		if err != nil {
-			deps.ProbeErr = err.Error()
+			deps.ProbeErr, deps.ProbeErrWhy = err.Error(), model.ReasonOf(err)
 		} else {
 			deps.Probe = p
 			defer p.Stop()

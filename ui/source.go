@@ -41,8 +41,10 @@ type Actor interface {
 
 // StepResult is what a step reports back to the dashboard.
 type StepResult struct {
-	// Lines are what the step said (progress messages, or the config test's output).
+	// Lines are what the step said (progress messages, or the config test's output); Whys
+	// holds the progress messages as reasons, for the screen's language.
 	Lines []string
+	Whys  []model.Reason
 	Err   error
 	// Installed is what an install put in place and where it kept the running binary.
 	Installed *audit.Install
@@ -177,12 +179,16 @@ func newRunnerActor(audit *audit.Log, dirs driver.Dirs) *runnerActor {
 func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance, candidate string) StepResult {
 	var mu sync.Mutex
 	var lines []string
+	var whys []model.Reason
 	r := ra.newRunner(func(e upgrade.Event) {
 		if e.Message == "" {
 			return
 		}
 		mu.Lock()
 		lines = append(lines, e.Message)
+		if e.Why.Code != "" {
+			whys = append(whys, e.Why)
+		}
 		mu.Unlock()
 	})
 	if a != model.ActTest {
@@ -225,7 +231,7 @@ func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	res.Lines, res.Err = append([]string(nil), lines...), err
+	res.Lines, res.Whys, res.Err = append([]string(nil), lines...), append([]model.Reason(nil), whys...), err
 	return res
 }
 

@@ -61,6 +61,20 @@ func startTmux(t *testing.T, width, height int, argv ...string) *tmuxSession {
 // stop kills the tmux server and waits (bounded) until the program it ran has exited: the
 // program may still be cleaning up (the demo stops its nginx) in directories the test removes
 // next.
+// panePID is the pid of the process the pane runs.
+func (s *tmuxSession) panePID() int {
+	s.t.Helper()
+	out, err := s.run("display-message", "-p", "-t", s.name, "#{pane_pid}")
+	var pid int
+	if err == nil {
+		_, err = fmt.Sscan(out, &pid)
+	}
+	if err != nil || pid <= 1 {
+		s.t.Fatalf("the pane's pid: %q, %v", out, err)
+	}
+	return pid
+}
+
 func (s *tmuxSession) stop() {
 	out, err := s.run("display-message", "-p", "-t", s.name, "#{pane_pid}")
 	_, _ = s.run("kill-server")

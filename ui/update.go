@@ -224,7 +224,7 @@ func (m Model) onStepDone(msg stepDoneMsg) Model {
 	}
 	switch {
 	case err != nil:
-		lines := msg.res.Lines
+		lines := m.sayAll(msg.res.Lines, msg.res.Whys)
 		var se *upgrade.StepError
 		if errors.As(err, &se) && len(se.Log) > 0 {
 			lines = append(append([]string(nil), lines...), se.Log...)
@@ -232,9 +232,9 @@ func (m Model) onStepDone(msg stepDoneMsg) Model {
 		if se != nil && se.Reason == "" {
 			se = nil
 		}
-		why := err.Error()
+		why := m.sayErr(err)
 		if se != nil {
-			why = se.Reason // its Error() names the step again
+			why = m.say(se.Why, se.Reason) // its Error() names the step again
 		}
 		head := m.tr.T("%s failed: %s", m.title(a), why)
 		if upgrade.IsRefused(err) {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // fileID identifies the content of a file cheaply: a replaced file gets a new inode, an
@@ -159,15 +161,15 @@ func CheckExecutable(path string) error {
 	case err != nil:
 		return fmt.Errorf("candidate %s: %w", path, err)
 	case st.IsDir():
-		return fmt.Errorf("candidate %s is a directory, not a binary", path)
+		return model.Because("candidate %s is a directory, not a binary", path).Err()
 	case !st.Mode().IsRegular():
-		return fmt.Errorf("candidate %s is not a regular file", path)
+		return model.Because("candidate %s is not a regular file", path).Err()
 	case st.Mode().Perm()&0o111 == 0:
-		return fmt.Errorf("candidate %s is not executable (chmod +x it)", path)
+		return model.Because("candidate %s is not executable (chmod +x it)", path).Err()
 	}
 	f, err := elf.Open(path)
 	if err != nil {
-		return fmt.Errorf("candidate %s is not an ELF executable: %v", path, err)
+		return model.Because("candidate %s is not an ELF executable: %v", path, err).Err()
 	}
 	return f.Close()
 }

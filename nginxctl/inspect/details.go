@@ -161,7 +161,8 @@ func (s *Scanner) complete(in *model.Instance) {
 	}
 	in.BinaryDiffers = otherFile && !in.BinarySameBytes
 	if errDisk != nil && mi.argv0 != "" && old.Argv0Problem == "" {
-		old.Argv0Problem = argv0Problem(old.PID, mi, errDisk)
+		old.Argv0ProblemWhy = argv0Problem(old.PID, mi, errDisk)
+		old.Argv0Problem = old.Argv0ProblemWhy.String()
 	}
 	in.Phase = model.DerivePhase(*in)
 }
@@ -183,7 +184,8 @@ func (s *Scanner) completeMaster(m *model.Master, first bool) {
 		m.ExeReplaced = err1 == nil && (err2 != nil || !running.sameFile(onDisk) && !s.sameBytes(running, exe, onDisk, mi.exeLink))
 	}
 	if first {
-		m.SignalsIgnored = signalsIgnored(*m, mi)
+		m.SignalsIgnoredWhy = signalsIgnored(*m, mi)
+		m.SignalsIgnored = m.SignalsIgnoredWhy.String()
 	}
 }
 
@@ -191,20 +193,20 @@ func (s *Scanner) completeMaster(m *model.Master, first bool) {
 // WINCH only when daemonized, and on USR2 only once its parent changed, which daemonizing
 // guarantees. With daemon on, a master is daemonized whether it forked itself or was started by
 // USR2 (it inherits the flag), so the config's daemon directive decides.
-func signalsIgnored(m model.Master, mi *masterInfo) string {
+func signalsIgnored(m model.Master, mi *masterInfo) model.Reason {
 	if !mi.daemonOff {
-		return ""
+		return model.Reason{}
 	}
-	return fmt.Sprintf("master %d runs with daemon off (parent %d): nginx ignores SIGWINCH, and SIGUSR2 while its "+
+	return model.Because("master %d runs with daemon off (parent %d): nginx ignores SIGWINCH, and SIGUSR2 while its "+
 		"first parent lives. Restart it daemonized (daemon on; systemd Type=forking) to upgrade in place", m.PID, m.PPID)
 }
 
-func argv0Problem(pid int, mi *masterInfo, err error) string {
-	why := "does not exist"
+func argv0Problem(pid int, mi *masterInfo, err error) model.Reason {
+	var why any = model.Because("does not exist")
 	if !errors.Is(err, fs.ErrNotExist) {
 		why = err.Error()
 	}
-	return fmt.Sprintf("master %d was started as %q, which resolves to %s in its working directory and %s: "+
+	return model.Because("master %d was started as %q, which resolves to %s in its working directory and %s: "+
 		"nginx execs argv[0] on SIGUSR2 without a PATH search, so the new binary could not start. "+
 		"Restart nginx once by its absolute path (%s)", pid, mi.args.Argv0, mi.argv0, why, firstNonEmpty(mi.exeLink, "/usr/sbin/nginx"))
 }

@@ -22,7 +22,7 @@ func groupOf(p model.Process) groupKey { return groupKey{p.Pgrp, p.Session} }
 
 // adoptOrphans gives each instance the nginx processes of its group whose parent is not a
 // master, and returns a note for the ones no instance claims.
-func adoptOrphans(instances []model.Instance, byParent map[int][]model.Process, isMaster map[int]bool) []string {
+func adoptOrphans(instances []model.Instance, byParent map[int][]model.Process, isMaster map[int]bool) []model.Reason {
 	bySession := map[groupKey]*model.Instance{}
 	for i := range instances {
 		if g := groupOf(instances[i].Masters[0].Process); g.pgrp > 1 {
@@ -52,7 +52,7 @@ func adoptOrphans(instances []model.Instance, byParent map[int][]model.Process, 
 		return nil
 	}
 	sort.Ints(unclaimed)
-	return []string{fmt.Sprintf("%d nginx processes have no master and belong to no running instance (pids %v): "+
+	return []model.Reason{model.Because("%d nginx processes have no master and belong to no running instance (pids %v): "+
 		"workers among them still accept connections; end them by pid if they are not wanted", len(unclaimed), unclaimed)}
 }
 

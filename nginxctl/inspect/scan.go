@@ -138,7 +138,9 @@ func (s *Scanner) Scan() (model.Snapshot, error) {
 		in := s.assemble(m, func(pid int) []model.Process { return byParent[pid] })
 		snap.Instances = append(snap.Instances, in)
 	}
-	snap.Notes = append(snap.Notes, adoptOrphans(snap.Instances, byParent, isMaster)...)
+	for _, n := range adoptOrphans(snap.Instances, byParent, isMaster) {
+		snap.Note(n)
+	}
 	sort.Slice(snap.Instances, func(i, j int) bool { return snap.Instances[i].Key() < snap.Instances[j].Key() })
 	s.prune(now)
 	return snap, nil

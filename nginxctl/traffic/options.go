@@ -1,9 +1,10 @@
 package traffic
 
 import (
-	"fmt"
 	"math"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // ProbeOptions shape a traffic probe. Zero values take the defaults.
@@ -45,17 +46,17 @@ func probeDefaults(o *ProbeOptions) error {
 	}
 	switch {
 	case o.Mode != ModeFresh && o.Mode != ModeKeepAlive:
-		return fmt.Errorf("probe: mode %q: use %q (a connection per request) or %q (reused connections)", o.Mode, ModeFresh, ModeKeepAlive)
+		return model.Because("probe: mode %q: use %q (a connection per request) or %q (reused connections)", o.Mode, ModeFresh, ModeKeepAlive).Err()
 	case o.Clients < 0 || o.Clients > 64:
-		return fmt.Errorf("probe: %d clients: use 1 to 64", o.Clients)
+		return model.Because("probe: %d clients: use 1 to 64", o.Clients).Err()
 	case math.IsNaN(o.Rate) || o.Rate < 0 || o.Rate > 1000:
-		return fmt.Errorf("probe: rate %v requests per second: use more than 0 and at most 1000", o.Rate)
+		return model.Because("probe: rate %v requests per second: use more than 0 and at most 1000", o.Rate).Err()
 	case o.Timeout < 0 || o.Timeout > time.Minute:
-		return fmt.Errorf("probe: request timeout %s: use more than 0 and at most 1m", o.Timeout)
+		return model.Because("probe: request timeout %s: use more than 0 and at most 1m", o.Timeout).Err()
 	case o.MaxDuration < 0 || o.MaxDuration > 24*time.Hour:
-		return fmt.Errorf("probe: maximum duration %s: use more than 0 and at most 24h", o.MaxDuration)
+		return model.Because("probe: maximum duration %s: use more than 0 and at most 24h", o.MaxDuration).Err()
 	case o.MaxRequests < 0:
-		return fmt.Errorf("probe: maximum of %d requests: use more than 0", o.MaxRequests)
+		return model.Because("probe: maximum of %d requests: use more than 0", o.MaxRequests).Err()
 	}
 	return nil
 }

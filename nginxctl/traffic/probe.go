@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // Probe sends a bounded, paced stream of requests and keeps the counts an operator needs as
@@ -170,15 +172,18 @@ func (p *Probe) one(ctx context.Context, conn sender) {
 	lat := time.Since(start)
 	o := outcome{start: start, lat: lat, pid: a.pid, status: a.status, kind: classify(a.err, a.status), phase: phase}
 	if o.kind != "" {
-		o.msg = describeFailure(p.opts.URL, o.kind, a.status, a.err, p.opts.Timeout)
+		o.why = describeFailure(p.opts.URL, o.kind, a.status, a.err, p.opts.Timeout)
 	}
 	if o.kind == FailReset && a.reused && ctx.Err() == nil {
 		r := p.attempt(ctx, conn)
 		o.retried, o.retryOK = true, classify(r.err, r.status) == ""
 		if o.retryOK {
-			o.msg += "; sent again on a fresh connection, it succeeded"
+			o.why = model.Because("%s; sent again on a fresh connection, it succeeded", o.why)
 		}
 		a.err = r.err // whether Stop cut the retry short
+	}
+	if o.kind != "" {
+		o.msg = o.why.String()
 	}
 
 	p.mu.Lock()

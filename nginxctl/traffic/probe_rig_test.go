@@ -14,7 +14,8 @@ func tallyProbe(o ProbeOptions) *Probe {
 func (p *Probe) recordLocked(start time.Time, lat time.Duration, pid, status int, err error) {
 	o := outcome{start: start, lat: lat, pid: pid, status: status, kind: classify(err, status), phase: p.phase}
 	if o.kind != "" {
-		o.msg = describeFailure(p.opts.URL, o.kind, status, err, p.opts.Timeout)
+		o.why = describeFailure(p.opts.URL, o.kind, status, err, p.opts.Timeout)
+		o.msg = o.why.String()
 	}
 	p.t.record(o)
 }

@@ -3,7 +3,6 @@ package traffic
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // probeTarget is a validated URL, with the loopback addresses its connections are pinned to in
@@ -27,17 +28,17 @@ type probeTarget struct {
 func resolveTarget(ctx context.Context, raw string, loopbackOnly bool, what string) (probeTarget, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return probeTarget{}, fmt.Errorf("%s URL %q is not a URL (%v): only http:// and https:// URLs can be probed", what, raw, errors.Unwrap(err))
+		return probeTarget{}, model.Because("%s URL %q is not a URL (%v): only http:// and https:// URLs can be probed", what, raw, errors.Unwrap(err)).Err()
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return probeTarget{}, fmt.Errorf("%s URL %q: only http:// and https:// URLs can be probed", what, raw)
+		return probeTarget{}, model.Because("%s URL %q: only http:// and https:// URLs can be probed", what, raw).Err()
 	}
 	if u.Hostname() == "" {
-		return probeTarget{}, fmt.Errorf("%s URL %q has no host", what, raw)
+		return probeTarget{}, model.Because("%s URL %q has no host", what, raw).Err()
 	}
 	if p := u.Port(); p != "" {
 		if n, err := net.LookupPort("tcp", p); err != nil || n == 0 {
-			return probeTarget{}, fmt.Errorf("%s URL %q: port %q is not a port", what, raw, p)
+			return probeTarget{}, model.Because("%s URL %q: port %q is not a port", what, raw, p).Err()
 		}
 	}
 	t := probeTarget{url: u}
@@ -52,16 +53,16 @@ func resolveTarget(ctx context.Context, raw string, loopbackOnly bool, what stri
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		if addrs, err = net.DefaultResolver.LookupNetIP(rctx, "ip", host); err != nil {
-			return probeTarget{}, fmt.Errorf("%s URL %q: cannot resolve %s: %v", what, raw, host, err)
+			return probeTarget{}, model.Because("%s URL %q: cannot resolve %s: %v", what, raw, host, err).Err()
 		}
 	}
 	for _, a := range addrs {
 		if !a.Unmap().IsLoopback() {
-			return probeTarget{}, fmt.Errorf("%s URL %q: %s is not a loopback address; the demo probes only 127.0.0.0/8 and ::1 (try http://127.0.0.1:PORT/)", what, raw, a)
+			return probeTarget{}, model.Because("%s URL %q: %s is not a loopback address; the demo probes only 127.0.0.0/8 and ::1 (try http://127.0.0.1:PORT/)", what, raw, a).Err()
 		}
 	}
 	if len(addrs) == 0 {
-		return probeTarget{}, fmt.Errorf("%s URL %q: %s has no address", what, raw, host)
+		return probeTarget{}, model.Because("%s URL %q: %s has no address", what, raw, host).Err()
 	}
 	for _, a := range addrs {
 		t.pinned = append(t.pinned, a.Unmap())
@@ -188,22 +189,22 @@ func classify(err error, status int) string {
 }
 
 // describeFailure turns a failure into a sentence with a next step.
-func describeFailure(raw, kind string, status int, err error, timeout time.Duration) string {
+func describeFailure(raw, kind string, status int, err error, timeout time.Duration) model.Reason {
 	host := raw
 	if u, perr := url.Parse(raw); perr == nil {
 		host = u.Host
 	}
 	switch kind {
 	case FailRefused:
-		return fmt.Sprintf("connection to %s refused: nothing listens there (is nginx running, is the port right?)", host)
+		return model.Because("connection to %s refused: nothing listens there (is nginx running, is the port right?)", host)
 	case FailReset:
-		return fmt.Sprintf("%s closed the connection before a whole response: %v", host, unwrapURLError(err))
+		return model.Because("%s closed the connection before a whole response: %v", host, unwrapURLError(err))
 	case FailTimeout:
-		return fmt.Sprintf("no whole response from %s within %s", host, timeout)
+		return model.Because("no whole response from %s within %s", host, timeout)
 	case FailStatus:
-		return fmt.Sprintf("GET %s answered %d %s; probe a URL that answers 2xx", raw, status, http.StatusText(status))
+		return model.Because("GET %s answered %d %s; probe a URL that answers 2xx", raw, status, http.StatusText(status))
 	}
-	return fmt.Sprintf("GET %s: %v", raw, unwrapURLError(err))
+	return model.Because("GET %s: %v", raw, unwrapURLError(err))
 }
 
 // unwrapURLError drops net/http's `Get "URL": ` prefix, which the sentence already says.

@@ -1,6 +1,10 @@
 package traffic
 
-import "time"
+import (
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
+)
 
 // Failure kinds counted by the probe.
 const (
@@ -85,6 +89,8 @@ type ProbeStats struct {
 	InFlight int
 	// FirstError and LastError describe the first and the latest failure, as sentences.
 	FirstError, LastError string
+	// LastErrorWhy is LastError as a code and its arguments, for the dashboard's language.
+	LastErrorWhy model.Reason `json:"-"`
 	// Stopped says why the probe stopped; empty while it runs.
 	Stopped string
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // tally is the probe's statistics: it records each request's outcome into counts by kind and
@@ -19,6 +21,7 @@ type tally struct {
 	byWorker   map[int]int64
 	firstErr   string
 	lastErr    string
+	lastWhy    model.Reason
 	lat        [latencyWindow]time.Duration
 	latN       int
 	latPos     int
@@ -58,11 +61,12 @@ type failRecord struct {
 type outcome struct {
 	start  time.Time
 	lat    time.Duration
-	pid    int    // X-Worker-Pid of the response, 0 if none
-	status int    // HTTP status, 0 without a response
-	kind   string // "" for a success, else one of FailureKinds
-	msg    string // a failure as a sentence
-	phase  string // "" counts as PhaseBefore
+	pid    int          // X-Worker-Pid of the response, 0 if none
+	status int          // HTTP status, 0 without a response
+	kind   string       // "" for a success, else one of FailureKinds
+	msg    string       // a failure as a sentence
+	why    model.Reason // msg as a code and its arguments, for the dashboard's language
+	phase  string       // "" counts as PhaseBefore
 	// retried: reset on a reused keep-alive connection, and sent once more on a fresh one;
 	// retryOK: that retry was answered 2xx.
 	retried, retryOK bool
@@ -128,7 +132,7 @@ func (t *tally) record(o outcome) {
 			t.answered(o.start)
 		}
 	}
-	t.lastErr = o.msg
+	t.lastErr, t.lastWhy = o.msg, o.why
 	if t.firstErr == "" {
 		t.firstErr = t.lastErr
 	}
@@ -179,7 +183,7 @@ func (t *tally) fill(s *ProbeStats, end time.Time) {
 	}
 	s.Phases = slices.Clone(t.phases)
 	s.Retried, s.RetriedOK = t.retried, t.retriedOK
-	s.FirstError, s.LastError = t.firstErr, t.lastErr
+	s.FirstError, s.LastError, s.LastErrorWhy = t.firstErr, t.lastErr, t.lastWhy
 	if t.latDirty {
 		t.p50, t.p99 = percentiles(t.lat[:t.latN])
 		t.latDirty = false

@@ -3,7 +3,6 @@ package upgrade
 import (
 	"context"
 	"errors"
-	"fmt"
 	"syscall"
 	"time"
 
@@ -34,7 +33,7 @@ func (r *Runner) AwaitServing(ctx context.Context, in model.Instance) (model.Ins
 	nw := in.New()
 	r.noteNew(*nw)
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
-		Message: fmt.Sprintf("new master %d serves with %d workers beside the old master %d", nw.PID, nw.ActiveWorkers(), old.PID)})
+		Why: model.Because("new master %d serves with %d workers beside the old master %d", nw.PID, nw.ActiveWorkers(), old.PID)})
 	return in, nil
 }
 
@@ -46,7 +45,7 @@ func (r *Runner) AwaitDrained(ctx context.Context, in model.Instance) (model.Ins
 	r.begin(step)
 	old, nw := in.Masters[0], in.New()
 	if nw == nil {
-		return in, &StepError{Step: step, Refused: true, Reason: "no new master: nothing is draining"}
+		return in, (&StepError{Step: step, Refused: true}).because("no new master: nothing is draining")
 	}
 	w := &drainWatch{r: r, old: old.PID, nw: nw.Process, log: followLog(in), start: start}
 	in, err := r.await(ctx, in, r.DrainTimeout, w.check(true))
@@ -58,7 +57,7 @@ func (r *Runner) AwaitDrained(ctx context.Context, in model.Instance) (model.Ins
 		return in, wrapCtx(err, step, w.log)
 	}
 	r.emit(Event{Step: step, Kind: "done", Phase: in.Phase.String(), ElapsedMS: since(start),
-		Message: fmt.Sprintf("old master %d has no workers left; the new master %d serves alone", old.PID, nw.PID)})
+		Why: model.Because("old master %d has no workers left; the new master %d serves alone", old.PID, nw.PID)})
 	return in, nil
 }
 
@@ -67,7 +66,7 @@ func (r *Runner) AwaitDrained(ctx context.Context, in model.Instance) (model.Ins
 func (r *Runner) awaitOldGone(ctx context.Context, in model.Instance, old, nw model.Master, log *logSince) (model.Instance, error) {
 	const step = "commit"
 	fail := func(format string, args ...any) error {
-		return &StepError{Step: step, Reason: fmt.Sprintf(format, args...), Log: log.last(20)}
+		return (&StepError{Step: step, Log: log.last(20)}).because(format, args...)
 	}
 	in, err := r.await(ctx, in, r.DrainTimeout+r.StopTimeout, func(cur model.Instance, err error) (bool, error) {
 		log.read()
@@ -101,7 +100,7 @@ func (r *Runner) AwaitCommit(ctx context.Context, in model.Instance, resend bool
 	r.begin(step)
 	old, nw := in.Masters[0], in.New()
 	if nw == nil {
-		return in, &StepError{Step: step, Refused: true, Reason: "no new master: nothing to commit to"}
+		return in, (&StepError{Step: step, Refused: true}).because("no new master: nothing to commit to")
 	}
 	r.track(step, in)
 	log := followLog(in)
@@ -117,6 +116,6 @@ func (r *Runner) AwaitCommit(ctx context.Context, in model.Instance, resend bool
 	}
 	r.finishJournal(step, driver.Committed)
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
-		Message: fmt.Sprintf("old master %d is gone; master %d serves the new binary", old.PID, nw.PID)})
+		Why: model.Because("old master %d is gone; master %d serves the new binary", old.PID, nw.PID)})
 	return in, nil
 }

@@ -116,7 +116,7 @@ func (r *Runner) update(step string, fn func(j *driver.Journal)) {
 }
 
 func (r *Runner) warnJournal(step string, err error) {
-	r.emit(Event{Step: step, Kind: "warning", Message: fmt.Sprintf("the upgrade journal was not written: %v", err)})
+	r.emit(Event{Step: step, Kind: "warning", Why: model.Because("the upgrade journal was not written: %v", err)})
 }
 
 // journal is the journal of the session, nil without one.

@@ -80,7 +80,7 @@ func (r *Runner) endAll(ctx context.Context, in model.Instance, step string, ps 
 	}
 	for _, e := range ended {
 		r.emit(Event{Step: step, Kind: "progress", PID: e.PID, Signal: e.Signal,
-			Message: fmt.Sprintf("%s %d of a dead master ended after %s", e.Role, e.PID, e.Signal)})
+			Why: model.Because("%s %d of a dead master ended after %s", e.Role, e.PID, e.Signal)})
 	}
 	r.ended = append(r.ended, ended...)
 	if len(left) > 0 {

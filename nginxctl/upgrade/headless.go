@@ -135,7 +135,7 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	if in.Phase == model.PhaseIdle {
 		nb, err := candidateBuild(ctx, in, opts.NewBinary)
 		if err != nil {
-			return h.finish("refused", in, &StepError{Step: "preflight", Refused: true, Reason: err.Error(), Err: err})
+			return h.finish("refused", in, &StepError{Step: "preflight", Refused: true, Reason: err.Error(), Why: model.ReasonOf(err), Err: err})
 		}
 		h.res.NewBuild = nb
 		if nb.SHA256 == h.res.OldBuild.SHA256 {
@@ -240,7 +240,7 @@ func (h *headless) startAndDrain(ctx context.Context, r *Runner, in model.Instan
 		err = h.opts.Probe.FailuresSince(drained)
 	}
 	if err != nil {
-		return in, &StepError{Step: "probe", Reason: fmt.Sprintf("the new master is not proven to serve: %v", err), Err: err}
+		return in, (&StepError{Step: "probe", Err: err}).because("the new master is not proven to serve: %v", err)
 	}
 	return in, nil
 }

@@ -1,7 +1,6 @@
 package upgrade
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,12 +27,12 @@ func (r *Runner) rewritePidFile(in model.Instance, m model.Process, step string)
 		}
 	}
 	if err != nil {
-		r.emit(Event{Step: step, Kind: "warning", PID: m.PID, Message: fmt.Sprintf(
+		r.emit(Event{Step: step, Kind: "warning", PID: m.PID, Why: model.Because(
 			"%s is missing and could not be written again (%v): master %d serves; write its pid there by hand, "+
 				"or systemd and `nginx -s` will not find it", in.PidFile, err, m.PID)})
 		return in
 	}
-	r.emit(Event{Step: step, Kind: "warning", PID: m.PID, Message: fmt.Sprintf(
+	r.emit(Event{Step: step, Kind: "warning", PID: m.PID, Why: model.Because(
 		"%s had disappeared (removed by something else than nginx); hotdeploy wrote it again with master %d", in.PidFile, m.PID)})
 	if cur, err := r.Scanner.Refresh(in); err == nil {
 		return cur

@@ -26,7 +26,7 @@ func (r *Runner) Preflight(ctx context.Context, in model.Instance, candidate str
 	const step = "preflight"
 	start := time.Now()
 	r.begin(step)
-	r.emit(Event{Step: step, Kind: "start", Message: "checking the candidate and the running master"})
+	r.emit(Event{Step: step, Kind: "start", Why: model.Because("checking the candidate and the running master")})
 	in, err := r.fresh(in, model.ActInstall)
 	if err != nil {
 		return in, relabel(err, step)
@@ -36,14 +36,14 @@ func (r *Runner) Preflight(ctx context.Context, in model.Instance, candidate str
 		_, err = checkCandidate(ctx, binary)
 	}
 	if err != nil {
-		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Why: model.ReasonOf(err), Err: err}
 	}
 	r.warnStaleOldbin(in)
 	if lines, err := configTest(ctx, in.Masters[0], binary); err != nil {
-		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Why: model.ReasonOf(err), Log: lines, Err: err}
 	}
 	r.emit(Event{Step: step, Kind: "done", ElapsedMS: since(start),
-		Message: fmt.Sprintf("%s passes the config test with the master's -p/-c/-g", binary)})
+		Why: model.Because("%s passes the config test with the master's -p/-c/-g", binary)})
 	return in, nil
 }
 
@@ -53,15 +53,15 @@ func (r *Runner) preflightBinary(in model.Instance, candidate string) (string, e
 	m := in.Masters[0]
 	switch {
 	case m.SignalsIgnored != "":
-		return "", errors.New(m.SignalsIgnored)
+		return "", m.SignalsIgnoredWhy.Or(m.SignalsIgnored).Err()
 	case m.Argv0Problem != "":
-		return "", errors.New(m.Argv0Problem)
+		return "", m.Argv0ProblemWhy.Or(m.Argv0Problem).Err()
 	case candidate == "" && !in.BinaryDiffers:
-		return "", fmt.Errorf("no --new-binary given and %s is the binary already running: "+
-			"give the new binary with --new-binary", in.Binary)
+		return "", model.Because("no --new-binary given and %s is the binary already running: "+
+			"give the new binary with --new-binary", in.Binary).Err()
 	}
 	if err := syscall.Kill(m.PID, 0); err != nil {
-		return "", fmt.Errorf("cannot signal master %d: %v; run as root or as the user nginx runs as", m.PID, err)
+		return "", model.Because("cannot signal master %d: %v; run as root or as the user nginx runs as", m.PID, err).Err()
 	}
 	if candidate == "" {
 		return in.Binary, nil
@@ -73,7 +73,7 @@ func (r *Runner) preflightBinary(in model.Instance, candidate string) (string, e
 // and could run another file than the one checked.
 func absCandidate(path string) (string, error) {
 	if path == "" {
-		return "", errors.New("no candidate binary given")
+		return "", model.Because("no candidate binary given").Err()
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -88,7 +88,7 @@ func (r *Runner) warnStaleOldbin(in model.Instance) {
 	if in.OldbinPID == 0 {
 		return
 	}
-	r.emit(Event{Step: "preflight", Kind: "warning", PID: in.OldbinPID, Message: fmt.Sprintf(
+	r.emit(Event{Step: "preflight", Kind: "warning", PID: in.OldbinPID, Why: model.Because(
 		"%s.oldbin is stale: it names pid %d, which is not a master of this instance; it is never signalled, "+
 			"and nginx replaces the file on SIGUSR2", in.PidFile, in.OldbinPID)})
 }
@@ -106,12 +106,12 @@ func (r *Runner) Test(ctx context.Context, in model.Instance, candidate string) 
 			_, err = checkCandidate(ctx, binary)
 		}
 		if err != nil {
-			return nil, &StepError{Step: "test", Refused: true, Reason: err.Error(), Err: err}
+			return nil, &StepError{Step: "test", Refused: true, Reason: err.Error(), Why: model.ReasonOf(err), Err: err}
 		}
 	}
 	lines, err := configTest(ctx, in.Masters[0], binary)
 	if err != nil {
-		return lines, &StepError{Step: "test", Refused: true, Reason: err.Error(), Log: lines}
+		return lines, &StepError{Step: "test", Refused: true, Reason: err.Error(), Why: model.ReasonOf(err), Log: lines}
 	}
 	return lines, nil
 }
@@ -129,12 +129,12 @@ func checkCandidate(ctx context.Context, path string) (string, error) {
 	cmd.WaitDelay = time.Second // a child holding the output pipe must not hang the check
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("candidate %s does not answer -v (%v): %s", path, err, inspect.FirstLine(string(out)))
+		return "", model.Because("candidate %s does not answer -v (%v): %s", path, err, inspect.FirstLine(string(out))).Err()
 	}
 	v := versionLine.FindStringSubmatch(string(out))
 	if v == nil {
-		return "", fmt.Errorf("candidate %s is not nginx: -v printed %q, not a line like \"nginx version: nginx/1.22.1\"",
-			path, inspect.FirstLine(string(out)))
+		return "", model.Because("candidate %s is not nginx: -v printed %q, not a line like \"nginx version: nginx/1.22.1\"",
+			path, inspect.FirstLine(string(out))).Err()
 	}
 	return v[1], nil
 }
@@ -176,7 +176,7 @@ func configTest(ctx context.Context, m model.Master, binary string) ([]string, e
 				break
 			}
 		}
-		return lines, fmt.Errorf("config test with %s %s failed: %s", binary, strings.Join(args, " "), why)
+		return lines, model.Because("config test with %s %s failed: %s", binary, strings.Join(args, " "), why).Err()
 	}
 	return lines, nil
 }
@@ -196,7 +196,7 @@ func (r *Runner) Install(ctx context.Context, in model.Instance, candidate strin
 		return in, audit.Install{}, err
 	}
 	refuse := func(err error, log []string) (model.Instance, audit.Install, error) {
-		return in, audit.Install{}, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: log, Err: err}
+		return in, audit.Install{}, &StepError{Step: step, Refused: true, Reason: err.Error(), Why: model.ReasonOf(err), Log: log, Err: err}
 	}
 	if candidate, err = absCandidate(candidate); err == nil {
 		err = inspect.CheckExecutable(candidate)
@@ -211,7 +211,7 @@ func (r *Runner) Install(ctx context.Context, in model.Instance, candidate strin
 	}
 	defer st.discard()
 	if _, err := checkCandidate(ctx, st.path); err != nil {
-		return refuse(fmt.Errorf("%s (checked as the copy %s)", err, st.path), nil)
+		return refuse(model.Because("%s (checked as the copy %s)", err, st.path).Err(), nil)
 	}
 	if lines, err := configTest(ctx, m, st.path); err != nil {
 		return refuse(err, lines)
@@ -234,14 +234,16 @@ func (r *Runner) Install(ctx context.Context, in model.Instance, candidate strin
 	if aerr := r.Audit.Record(entry); aerr != nil {
 		// The install happened; the preflight entry proved the log writable, so say it loudly
 		// but do not pretend nothing changed.
-		r.emit(Event{Step: step, Kind: "warning", Message: fmt.Sprintf("install not recorded in the audit log: %v", aerr)})
+		r.emit(Event{Step: step, Kind: "warning", Why: model.Because("install not recorded in the audit log: %v", aerr)})
 	}
-	msg := fmt.Sprintf("%s installed as %s (sha256 %.12s); the running binary is kept as %s (sha256 %.12s)",
+	msg := model.Because("%s installed as %s (sha256 %.12s); the running binary is kept as %s (sha256 %.12s)",
 		candidate, got.Binary, got.NewSHA256, got.Backup, got.BackupSHA256)
 	if got.Kept != "" {
-		msg += "; the earlier backup, another build, is kept as " + got.Kept
+		msg = model.Because("%s installed as %s (sha256 %.12s); the running binary is kept as %s (sha256 %.12s); "+
+			"the earlier backup, another build, is kept as %s",
+			candidate, got.Binary, got.NewSHA256, got.Backup, got.BackupSHA256, got.Kept)
 	}
-	r.emit(Event{Step: step, Kind: "done", ElapsedMS: since(start), Message: msg})
+	r.emit(Event{Step: step, Kind: "done", ElapsedMS: since(start), Why: msg})
 	in, _ = r.Scanner.Refresh(in)
 	return in, got, nil
 }

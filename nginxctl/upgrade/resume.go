@@ -153,7 +153,7 @@ func (h *headless) gate(from time.Time) error {
 		err = h.opts.Probe.FailuresSince(drained)
 	}
 	if err != nil {
-		return &StepError{Step: "probe", Reason: fmt.Sprintf("the new master is not proven to serve: %v", err), Err: err}
+		return (&StepError{Step: "probe", Err: err}).because("the new master is not proven to serve: %v", err)
 	}
 	return nil
 }

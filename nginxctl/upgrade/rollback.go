@@ -26,7 +26,7 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 	r.begin(step)
 	cur, err := r.Scanner.Refresh(in)
 	if err != nil {
-		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Err: err}
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Why: model.ReasonOf(err), Err: err}
 	}
 	in = cur
 	r.track(step, in)
@@ -67,14 +67,13 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 		return err == nil && cur.New() == nil && cur.PidFilePID == old.PID, nil
 	})
 	if errors.Is(err, errWaitTimeout) {
-		err = &StepError{Step: step, Log: log.last(20), Reason: fmt.Sprintf(
-			"%s does not name the old master %d again after %s; look at the error log", in.PidFile, old.PID, r.ReadyTimeout)}
+		err = (&StepError{Step: step, Log: log.last(20)}).because("%s does not name the old master %d again after %s; look at the error log", in.PidFile, old.PID, r.ReadyTimeout)
 	}
 	if err != nil {
 		return in, wrapCtx(err, step, log)
 	}
 	r.emit(Event{Step: step, Kind: "progress", PID: old.PID, ElapsedMS: since(start),
-		Message: fmt.Sprintf("new master %d is gone; %s names the old master %d again", nw.PID, in.PidFile, old.PID)})
+		Why: model.Because("new master %d is gone; %s names the old master %d again", nw.PID, in.PidFile, old.PID)})
 	if in, err = r.endOrphans(ctx, in); err != nil {
 		return in, err
 	}
@@ -83,7 +82,7 @@ func (r *Runner) Rollback(ctx context.Context, in model.Instance) (model.Instanc
 	}
 	r.finishJournal(step, driver.RolledBack)
 	r.emit(Event{Step: step, Kind: "done", PID: old.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
-		Message: fmt.Sprintf("rolled back: master %d serves the old binary", old.PID)})
+		Why: model.Because("rolled back: master %d serves the old binary", old.PID)})
 	return in, nil
 }
 
@@ -99,8 +98,7 @@ func (r *Runner) endOrphans(ctx context.Context, in model.Instance) (model.Insta
 			return in, nil
 		}
 		if _, err := r.endAll(ctx, in, "rollback", orphans); err != nil {
-			return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
-				"%v: they belong to a dead master; look at them before anything else", err)}
+			return in, (&StepError{Step: "rollback", Err: err}).because("%v: they belong to a dead master; look at them before anything else", err)
 		}
 		if cur, err := r.Scanner.Refresh(in); err == nil {
 			in = cur
@@ -137,17 +135,16 @@ func (r *Runner) orphansOf(in model.Instance) []model.Process {
 func (r *Runner) awaitNewMaster(ctx context.Context, in model.Instance, log *logSince) (model.Instance, error) {
 	old := in.Masters[0].PID
 	r.emit(Event{Step: "rollback", Kind: "progress", PID: old,
-		Message: fmt.Sprintf("%s.oldbin names the old master %d: waiting for the new master it starts", in.PidFile, old)})
+		Why: model.Because("%s.oldbin names the old master %d: waiting for the new master it starts", in.PidFile, old)})
 	in, err := r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
 		log.read()
 		if err != nil || cur.Masters[0].PID != old {
-			return false, &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf("the old master %d is gone", old)}
+			return false, (&StepError{Step: "rollback", Log: log.last(20)}).because("the old master %d is gone", old)
 		}
 		return cur.New() != nil || cur.OldbinPID != old && cur.PidFilePID == old, nil
 	})
 	if errors.Is(err, errWaitTimeout) {
-		err = &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
-			"%s.oldbin names the old master %d but no new master appeared within %s; look at the error log", in.PidFile, old, r.ReadyTimeout)}
+		err = (&StepError{Step: "rollback", Log: log.last(20)}).because("%s.oldbin names the old master %d but no new master appeared within %s; look at the error log", in.PidFile, old, r.ReadyTimeout)
 	}
 	return in, err
 }
@@ -167,9 +164,9 @@ func (r *Runner) needsHUP(in model.Instance) bool {
 // until one does. Only called when model.NeedsHUP says so: a HUP to an old master that still
 // has accepting workers would start a second set beside them.
 func (r *Runner) restartOldWorkers(ctx context.Context, in model.Instance, log *logSince, start time.Time) (model.Instance, error) {
-	old, left := in.Masters[0], "nothing else serves"
+	old, left := in.Masters[0], model.Because("nothing else serves")
 	if nw := in.New(); nw != nil {
-		left = fmt.Sprintf("the new master %d was left serving", nw.PID)
+		left = model.Because("the new master %d was left serving", nw.PID)
 	}
 	if err := r.send(ctx, in, model.ActRollback, old.Process, syscall.SIGHUP); err != nil {
 		return in, err
@@ -177,20 +174,18 @@ func (r *Runner) restartOldWorkers(ctx context.Context, in model.Instance, log *
 	in, err := r.await(ctx, in, r.ReadyTimeout, func(cur model.Instance, err error) (bool, error) {
 		log.read()
 		if err != nil || cur.Masters[0].PID != old.PID {
-			return false, &StepError{Step: "rollback", Log: log.last(20),
-				Reason: fmt.Sprintf("the old master %d is gone", old.PID)}
+			return false, (&StepError{Step: "rollback", Log: log.last(20)}).because("the old master %d is gone", old.PID)
 		}
 		return cur.Masters[0].ActiveWorkers() > 0, nil
 	})
 	if errors.Is(err, errWaitTimeout) {
-		err = &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
-			"the old master %d started no workers %s after SIGHUP; %s", old.PID, r.ReadyTimeout, left)}
+		err = (&StepError{Step: "rollback", Log: log.last(20)}).because("the old master %d started no workers %s after SIGHUP; %s", old.PID, r.ReadyTimeout, left)
 	}
 	if err != nil {
 		return in, err
 	}
 	r.emit(Event{Step: "rollback", Kind: "progress", PID: old.PID, ElapsedMS: since(start),
-		Message: fmt.Sprintf("old master %d runs %d workers again", old.PID, in.Masters[0].ActiveWorkers())})
+		Why: model.Because("old master %d runs %d workers again", old.PID, in.Masters[0].ActiveWorkers())})
 	return in, nil
 }
 
@@ -224,7 +219,7 @@ func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master
 	gone := func(cur model.Instance, err error) (bool, error) {
 		log.read()
 		if err != nil {
-			return false, &StepError{Step: "rollback", Reason: "no master of the instance is left", Log: log.last(20), Err: err}
+			return false, (&StepError{Step: "rollback", Log: log.last(20), Err: err}).because("no master of the instance is left")
 		}
 		return exited(nw.Process), nil
 	}
@@ -256,8 +251,7 @@ func (r *Runner) stopNew(ctx context.Context, in model.Instance, nw model.Master
 			return in, err
 		}
 	}
-	return in, &StepError{Step: "rollback", Log: log.last(20), Reason: fmt.Sprintf(
-		"the new master %d is still running after SIGQUIT, SIGTERM and SIGKILL; look at what it does before anything else", nw.PID)}
+	return in, (&StepError{Step: "rollback", Log: log.last(20)}).because("the new master %d is still running after SIGQUIT, SIGTERM and SIGKILL; look at what it does before anything else", nw.PID)
 }
 
 // RestoreBinary puts the binary the (old) master runs back on disk if another file is there.
@@ -283,28 +277,30 @@ func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
 		entry.Result, entry.Error = "failed", err.Error()
 	}
 	if aerr := r.Audit.Record(entry); aerr != nil {
-		r.emit(Event{Step: "rollback", Kind: "warning", Message: fmt.Sprintf("restore not recorded: %v", aerr)})
+		r.emit(Event{Step: "rollback", Kind: "warning", Why: model.Because("restore not recorded: %v", aerr)})
 	}
 	if err != nil {
-		return in, &StepError{Step: "rollback", Err: err, Reason: fmt.Sprintf(
-			"%v; the old master %d still runs, copy /proc/%d/exe to %s by hand", err, m.PID, m.PID, in.Binary)}
+		return in, (&StepError{Step: "rollback", Err: err}).because("%v; the old master %d still runs, copy /proc/%d/exe to %s by hand", err, m.PID, m.PID, in.Binary)
 	}
 	r.rejected = kept
 	r.emit(Event{Step: "rollback", Kind: "progress", PID: m.PID,
-		Message: restoredMessage(in.Binary, from, m.PID, kept)})
+		Why: restoredMessage(in.Binary, from, m.PID, kept)})
 	if cur, err := r.Scanner.Refresh(in); err == nil {
 		in = cur
 	}
 	return in, nil
 }
 
-func restoredMessage(binary, from string, pid int, kept string) string {
-	msg := fmt.Sprintf("%s restored from the binary master %d runs", binary, pid)
-	if from != fmt.Sprintf("/proc/%d/exe", pid) {
-		msg = fmt.Sprintf("%s restored from the backup %s, the build master %d runs", binary, from, pid)
+func restoredMessage(binary, from string, pid int, kept string) model.Reason {
+	fromRunning := from == fmt.Sprintf("/proc/%d/exe", pid)
+	switch {
+	case fromRunning && kept == "":
+		return model.Because("%s restored from the binary master %d runs", binary, pid)
+	case fromRunning:
+		return model.Because("%s restored from the binary master %d runs; the file it replaced is kept as %s", binary, pid, kept)
+	case kept == "":
+		return model.Because("%s restored from the backup %s, the build master %d runs", binary, from, pid)
 	}
-	if kept != "" {
-		msg += "; the file it replaced is kept as " + kept
-	}
-	return msg
+	return model.Because("%s restored from the backup %s, the build master %d runs; the file it replaced is kept as %s",
+		binary, from, pid, kept)
 }

@@ -26,6 +26,9 @@ type Event struct {
 	Phase     string    `json:"phase,omitempty"`
 	Log       []string  `json:"log,omitempty"`
 	ElapsedMS int64     `json:"elapsed_ms,omitempty"`
+	// Why is Message as a code and its arguments, for the dashboard's language; emit fills
+	// Message from it when Message is empty.
+	Why model.Reason `json:"-"`
 }
 
 // StepError is a step that did not reach its effect. A refused step changed nothing.
@@ -33,6 +36,9 @@ type StepError struct {
 	Step    string
 	Refused bool
 	Reason  string
+	// Why is Reason as a code and its arguments, for the dashboard's language (zero when the
+	// reason came from elsewhere as plain text: the dashboard shows Reason then).
+	Why model.Reason `json:"-"`
 	// Log holds the error-log lines written since the step's signal.
 	Log []string
 	// Err is the underlying cause, if any (an proc.IdentityError, proc.ErrGone, ...).
@@ -44,6 +50,14 @@ func (e *StepError) Error() string {
 		return fmt.Sprintf("%s refused: %s", e.Step, e.Reason)
 	}
 	return fmt.Sprintf("%s failed: %s", e.Step, e.Reason)
+}
+
+// because sets the reason of a step error, in English and as a code (its format must be a
+// literal: the catalogue test collects it).
+func (e *StepError) because(format string, args ...any) *StepError {
+	e.Why = model.Because(format, args...)
+	e.Reason = e.Why.String()
+	return e
 }
 
 // Unwrap lets errors.Is and errors.As see the cause.
@@ -94,6 +108,9 @@ func (r *Runner) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	if e.Message == "" {
+		e.Message = e.Why.String()
+	}
 	r.Events(e)
 }
 
@@ -101,10 +118,10 @@ func (r *Runner) emit(e Event) {
 func (r *Runner) fresh(in model.Instance, a model.Action) (model.Instance, error) {
 	cur, err := r.Scanner.Refresh(in)
 	if err != nil {
-		return in, &StepError{Step: a.String(), Refused: true, Reason: err.Error()}
+		return in, &StepError{Step: a.String(), Refused: true, Reason: err.Error(), Why: model.ReasonOf(err)}
 	}
 	if v := model.Check(cur, model.Context{}, a); !v.Allowed {
-		return cur, &StepError{Step: a.String(), Refused: true, Reason: v.Reason}
+		return cur, &StepError{Step: a.String(), Refused: true, Reason: v.Reason, Why: v.Why}
 	}
 	return cur, nil
 }
@@ -123,13 +140,11 @@ func (r *Runner) sendNoted(ctx context.Context, in model.Instance, a model.Actio
 	name := proc.SignalName(sig)
 	if err := ctx.Err(); err != nil {
 		r.noteSent(a, i, "not-sent", err.Error())
-		return &StepError{Step: a.String(), Refused: true, Err: err,
-			Reason: fmt.Sprintf("interrupted before %s was sent to %s %d", name, p.Role, p.PID)}
+		return (&StepError{Step: a.String(), Refused: true, Err: err}).because("interrupted before %s was sent to %s %d", name, p.Role, p.PID)
 	}
 	if err := r.Audit.Check(); err != nil {
 		r.noteSent(a, i, "not-sent", err.Error())
-		return &StepError{Step: a.String(), Refused: true, Err: err,
-			Reason: fmt.Sprintf("%v: fix it before sending %s", err, name)}
+		return (&StepError{Step: a.String(), Refused: true, Err: err}).because("%v: fix it before sending %s", err, name)
 	}
 	if i < 0 {
 		i = r.noteSending(a, p, name)
@@ -148,14 +163,13 @@ func (r *Runner) sendNoted(ctx context.Context, in model.Instance, a model.Actio
 	if aerr := r.Audit.Record(entry); aerr != nil {
 		// The signal is out (or refused) either way; stopping the step now would be worse.
 		r.emit(Event{Step: a.String(), Kind: "warning", PID: p.PID,
-			Message: fmt.Sprintf("%s to %d not recorded: %v", name, p.PID, aerr)})
+			Why: model.Because("%s to %d not recorded: %v", name, p.PID, aerr)})
 	}
 	if err != nil {
-		return &StepError{Step: a.String(), Refused: idErr != nil || errors.Is(err, proc.ErrGone),
-			Reason: err.Error(), Err: err}
+		return &StepError{Step: a.String(), Refused: idErr != nil || errors.Is(err, proc.ErrGone), Reason: err.Error(), Why: model.ReasonOf(err), Err: err}
 	}
 	r.emit(Event{Step: a.String(), Kind: "signal", Signal: name, PID: p.PID,
-		Message: fmt.Sprintf("%s sent to %s %d", name, p.Role, p.PID)})
+		Why: model.Because("%s sent to %s %d", name, p.Role, p.PID)})
 	return nil
 }
 
@@ -216,14 +230,14 @@ const reasonWait = 500 * time.Millisecond
 
 // noReason says the error log gave no reason and, when its level hides the notices that
 // narrate an upgrade, says so: the verdict came from the process tree, the log only explains.
-func (l *logSince) noReason() string {
+func (l *logSince) noReason() model.Reason {
 	switch l.level {
 	case "debug", "info", "notice":
-		return "no reason in the error log"
+		return model.Because("no reason in the error log")
 	case "":
-		return "no reason in the error log (its level is unknown)"
+		return model.Because("no reason in the error log (its level is unknown)")
 	}
-	return fmt.Sprintf("no reason in the error log: its level is %q, which hides nginx's notices "+
+	return model.Because("no reason in the error log: its level is %q, which hides nginx's notices "+
 		"(set `error_log ... notice;` to see them)", l.level)
 }
 

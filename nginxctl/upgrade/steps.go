@@ -27,7 +27,7 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 	}
 	old := in.Masters[0]
 	if lines, err := configTest(ctx, old, in.Binary); err != nil {
-		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Log: lines, Err: err}
+		return in, &StepError{Step: step, Refused: true, Reason: err.Error(), Why: model.ReasonOf(err), Log: lines, Err: err}
 	}
 	w := &startWatch{r: r, ctx: ctx, old: old.PID, want: newWorkers(in), log: followLog(in)}
 	r.track(step, in)
@@ -45,7 +45,7 @@ func (r *Runner) Start(ctx context.Context, in model.Instance) (model.Instance, 
 	nw := in.New()
 	r.noteNew(*nw)
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
-		Message: fmt.Sprintf("new master %d serves with %d workers beside the old master %d", nw.PID, nw.ActiveWorkers(), old.PID)})
+		Why: model.Because("new master %d serves with %d workers beside the old master %d", nw.PID, nw.ActiveWorkers(), old.PID)})
 	return in, nil
 }
 
@@ -83,7 +83,7 @@ func (w *startWatch) check(cur model.Instance, err error) (bool, error) {
 	case w.newPID != 0 && exited(w.newMaster):
 		// Only the kernel says a process exited: a refresh can fail to classify a live one.
 		// The old master logs why once it reaped the child: give it a moment to.
-		why := w.log.awaitReason(w.newPID)
+		var why any = w.log.awaitReason(w.newPID)
 		if why == "" {
 			why = w.noReason()
 		}
@@ -104,12 +104,12 @@ func (w *startWatch) check(cur model.Instance, err error) (bool, error) {
 
 // noReason says that the error log gave no reason, and why that may be: at the level "error"
 // (Debian's default) nginx writes none of the notices that would say what happened.
-func (w *startWatch) noReason() string {
+func (w *startWatch) noReason() model.Reason {
 	return w.log.noReason()
 }
 
 func (w *startWatch) fail(format string, args ...any) error {
-	return &StepError{Step: "upgrade", Reason: fmt.Sprintf(format, args...), Log: w.log.last(20)}
+	return (&StepError{Step: "upgrade", Log: w.log.last(20)}).because(format, args...)
 }
 
 // newWorkers is how many workers the new master must run before it counts as serving: as many
@@ -126,7 +126,7 @@ func newWorkers(in model.Instance) int {
 
 // nginxSays picks the line that best explains a failure: the most severe error-log line, else
 // fallback.
-func nginxSays(lines []string, fallback string) string {
+func nginxSays(lines []string, fallback any) any {
 	best, sev := fallback, inspect.SevWarn
 	for _, l := range lines {
 		if s := inspect.LineSeverity(l); s > sev {
@@ -182,7 +182,7 @@ func (r *Runner) Drain(ctx context.Context, in model.Instance, untilGone bool) (
 		return in, wrapCtx(err, step, log)
 	}
 	r.emit(Event{Step: step, Kind: "done", Phase: in.Phase.String(), ElapsedMS: since(start),
-		Message: fmt.Sprintf("old master %d stopped accepting; the new master %d serves alone", old.PID, nw.PID)})
+		Why: model.Because("old master %d stopped accepting; the new master %d serves alone", old.PID, nw.PID)})
 	return in, nil
 }
 
@@ -198,7 +198,7 @@ type drainWatch struct {
 }
 
 func (w *drainWatch) fail(format string, args ...any) error {
-	return &StepError{Step: "drain", Reason: fmt.Sprintf(format, args...), Log: w.log.last(20)}
+	return (&StepError{Step: "drain", Log: w.log.last(20)}).because(format, args...)
 }
 
 // check is the wait condition: no old worker accepts, or (all) no old child is left.
@@ -230,23 +230,23 @@ func (w *drainWatch) progress(cur model.Instance) {
 	}
 	w.lastMsg, w.lastSent = key, now
 	w.r.emit(Event{Step: "drain", Kind: "progress", PID: o.PID, Phase: cur.Phase.String(), ElapsedMS: since(w.start),
-		Message: drainState(o, now)})
+		Why: drainState(o, now)})
 }
 
 // drainState says what is left of the old master's children: each draining worker with how long
 // it has drained (a long-lived connection holds it), and how many still accept.
-func drainState(o model.Master, now time.Time) string {
+func drainState(o model.Master, now time.Time) model.Reason {
 	var draining []string
 	for _, c := range o.Children {
 		if c.ShuttingDown {
 			draining = append(draining, fmt.Sprintf("%s %d for %s", c.Role, c.PID, now.Sub(c.DrainingSince).Round(100*time.Millisecond)))
 		}
 	}
-	msg := fmt.Sprintf("old master %d: %d children left, %d still accepting", o.PID, len(o.Children), o.ActiveWorkers())
 	if len(draining) > 0 {
-		msg += "; draining: " + strings.Join(draining, ", ")
+		return model.Because("old master %d: %d children left, %d still accepting; draining: %s",
+			o.PID, len(o.Children), o.ActiveWorkers(), strings.Join(draining, ", "))
 	}
-	return msg
+	return model.Because("old master %d: %d children left, %d still accepting", o.PID, len(o.Children), o.ActiveWorkers())
 }
 
 // Commit sends QUIT to the old master and waits until nginx.pid.oldbin is removed and the
@@ -273,7 +273,7 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 	}
 	r.finishJournal(step, driver.Committed)
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),
-		Message: fmt.Sprintf("old master %d is gone; master %d serves the new binary", old.PID, nw.PID)})
+		Why: model.Because("old master %d is gone; master %d serves the new binary", old.PID, nw.PID)})
 	return in, nil
 }
 
@@ -291,7 +291,7 @@ func relabel(err error, step string) error {
 // wrapCtx turns a cancelled wait into a step error that quotes the log.
 func wrapCtx(err error, step string, log *logSince) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &StepError{Step: step, Reason: "interrupted while waiting", Log: log.last(20), Err: err}
+		return (&StepError{Step: step, Log: log.last(20), Err: err}).because("interrupted while waiting")
 	}
 	return err
 }
