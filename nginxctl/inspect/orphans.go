@@ -1,7 +1,6 @@
 package inspect
 
 import (
-	"fmt"
 	"sort"
 	"time"
 
