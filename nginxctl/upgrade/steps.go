@@ -266,7 +266,7 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 		return in, err
 	}
 	if in, err = r.awaitOldGone(ctx, in, old, nw, log); err != nil {
-		return in, err
+		return in, r.endLeftovers(ctx, in, step, err)
 	}
 	if in.PidFilePID != nw.PID {
 		in = r.rewritePidFile(in, nw.Process, step)
