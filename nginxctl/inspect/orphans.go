@@ -151,3 +151,45 @@ func (s *Scanner) adoptGroup(in *model.Instance, now time.Time) error {
 func realMaster(p model.Process) bool {
 	return p.Role == model.RoleMaster && (!p.ForkedNoExec || p.Session == p.PID)
 }
+
+// Leftovers returns the processes of in's generations that still run with no master for a
+// parent, for when every master of in may be gone (a refresh has nothing left to read from):
+// the orphans in carries, the children its masters had when it was read, and any other nginx
+// process of the first master's process group and session. Each is checked against the kernel
+// now (same pid and start time, not a master of its own, no live master for a parent).
+func (s *Scanner) Leftovers(in model.Instance) []model.Process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(in.Masters) == 0 {
+		return nil
+	}
+	now := s.now()
+	candidates := append([]model.Process(nil), in.Orphans...)
+	for _, m := range in.Masters {
+		candidates = append(candidates, m.Children...)
+	}
+	out := model.Instance{Masters: []model.Master{{Process: in.Masters[0].Process}}}
+	seen := map[int]bool{}
+	for _, c := range candidates {
+		if seen[c.PID] {
+			continue
+		}
+		seen[c.PID] = true
+		p, err := s.readProc(c.PID, now)
+		if err != nil || p.StartTicks != c.StartTicks || realMaster(p) || s.hasMaster(p, now) {
+			continue
+		}
+		if p.Role == model.RoleMaster {
+			p.Role = model.RoleUnknown // forked, not titled yet
+		}
+		p.Generation = c.Generation
+		out.Orphans = append(out.Orphans, p)
+	}
+	// The masters themselves must not count as present: a pid of a dead master may have been
+	// reused by an nginx process of the group, which is then a leftover like any other.
+	out.Masters[0].PID = 0
+	if err := s.adoptGroup(&out, now); err != nil {
+		sortByPID(out.Orphans)
+	}
+	return out.Orphans
+}

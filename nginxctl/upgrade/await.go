@@ -112,7 +112,7 @@ func (r *Runner) AwaitCommit(ctx context.Context, in model.Instance, resend bool
 	}
 	in, err := r.awaitOldGone(ctx, in, old, *nw, log)
 	if err != nil {
-		return in, err
+		return in, r.endLeftovers(ctx, in, step, err)
 	}
 	r.finishJournal(step, driver.Committed)
 	r.emit(Event{Step: step, Kind: "done", PID: nw.PID, Phase: in.Phase.String(), ElapsedMS: since(start),

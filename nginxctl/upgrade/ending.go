@@ -115,3 +115,40 @@ func (r *Runner) Ended() []Ended { return append([]Ended{}, r.ended...) }
 // exited says whether the kernel reports p gone; a refresh that fails to classify a process
 // says nothing about whether it lives.
 func exited(p model.Process) bool { return proc.Exited(p.PID, p.StartTicks) }
+
+// leftoverWait bounds how long endLeftovers waits for the kernel to say a master whose title is
+// gone exited.
+const leftoverWait = 2 * time.Second
+
+// endLeftovers follows a commit that failed (err) after its SIGQUIT: when no master of in is
+// left (the new master died while the old one was leaving), the processes they left behind
+// would go on accepting with no master, and hold the ports a fresh start needs. They are ended
+// and named (DESIGN.md safety rule 9), and the error says so. With a master still running it
+// returns err as it is: that master's children are not leftovers.
+func (r *Runner) endLeftovers(ctx context.Context, in model.Instance, step string, err error) error {
+	// A refresh finds no master as soon as their titles go, a moment before the kernel says
+	// they exited (DESIGN.md safety rule 8): give them that moment.
+	for _, m := range in.Masters {
+		for deadline := time.Now().Add(leftoverWait); !exited(m.Process); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return err
+			}
+		}
+	}
+	left := r.Scanner.Leftovers(in)
+	if len(left) == 0 {
+		return err
+	}
+	ended, eerr := r.endAll(context.WithoutCancel(ctx), in, step, left)
+	note := fmt.Sprintf("the %d processes the dead masters left behind were ended", len(ended))
+	if eerr != nil {
+		note = fmt.Sprintf("of the processes the dead masters left behind, %v", eerr)
+	}
+	var se *StepError
+	if errors.As(err, &se) {
+		c := *se
+		c.Reason += "; " + note
+		return &c
+	}
+	return fmt.Errorf("%w; %s", err, note)
+}

@@ -93,6 +93,9 @@ type Runner struct {
 	// beforeRename, when set (tests only), runs between the checks of a staged candidate
 	// and its rename into place, with the candidate's path and the staged copy's.
 	beforeRename func(candidate, staged string)
+	// afterCommitCheck, when set (tests only), runs in Commit right after the check that
+	// allowed it: where the journal's fsyncs give the new master time to die.
+	afterCommitCheck func(in model.Instance)
 }
 
 // NewRunner returns a runner with the default timeouts.

@@ -80,7 +80,7 @@ func dashboardTry(t *testing.T) (Outcome, string) {
 	s.keys("r")
 	s.waitText("the rollback dialog", "[ No ]")
 	s.keys("y")
-	s.waitDone("roll back")
+	s.waitRolledBack(old.pid)
 	s.waitText("idle again", "[ IDLE ]")
 	s.keys("q")
 	s.awaitExit(dash)
@@ -176,6 +176,28 @@ func (s *tmuxSession) waitDone(label string) string {
 	s.t.Helper()
 	return s.waitFor("step "+label+" done", func(screen string) bool {
 		return strings.Contains(screen, "✓ "+label) && !strings.Contains(screen, "[ No ]") && !strings.Contains(screen, "wait for it")
+	})
+}
+
+// waitRolledBack waits until the dashboard reports that its own rollback finished. A rollback
+// that succeeded ends the upgrade: the step list starts again and the SUMMARY panel shows
+// instead (ui/summary.go; it opens only when the rollback step returned no error, a failed one
+// shows "roll back failed: ..."), naming the old master as the one that serves again, with the
+// rollback's time among the steps and none of them failed.
+func (s *tmuxSession) waitRolledBack(oldPID int) string {
+	s.t.Helper()
+	serves := fmt.Sprintf("master %d ", oldPID)
+	return s.waitFor("the summary of the rollback", func(screen string) bool {
+		if !strings.Contains(screen, "SUMMARY") || !strings.Contains(screen, "upgrade rolled back in") ||
+			strings.Contains(screen, "(failed)") || strings.Contains(screen, "[ No ]") {
+			return false
+		}
+		servesAgain, stepTimed := false, false
+		for _, line := range strings.Split(screen, "\n") {
+			servesAgain = servesAgain || strings.Contains(line, serves) && strings.Contains(line, "serves again")
+			stepTimed = stepTimed || strings.Contains(line, "steps ") && strings.Contains(line, "roll back ")
+		}
+		return servesAgain && stepTimed
 	})
 }
 

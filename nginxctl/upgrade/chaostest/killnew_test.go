@@ -11,14 +11,23 @@ import (
 	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade/upgradetest"
 )
 
-// TestChaosKillNewMaster: `hotdeploy upgrade` runs, and at a random moment 0-300 ms after its
-// SIGUSR2 the new master gets SIGKILL (before it exec'd, before it titled itself, while it
-// starts its workers, while the old ones drain). Intended: rolled-back, exit 1, every process
-// of the killed generation ended (its orphaned workers keep accepting otherwise), the old build
-// on disk and its master serving with all its workers. With a held download the drain stays open,
-// so every kill lands before the commit; without one a kill can come after the commit's SIGQUIT
-// reached the old master, when nothing is left to roll back to: those tries are a class of their
-// own, intended failed (exit 3) or, when the driver had finished first, committed.
+// TestChaosKillNewMaster: `hotdeploy upgrade` runs, and the new master gets SIGKILL at a moment
+// after SIGUSR2 (before it exec'd, before it titled itself, while it starts its workers, while
+// the old ones drain). Intended: rolled-back, exit 1, every process of the killed generation
+// ended (its orphaned workers keep accepting otherwise), the old build on disk and its master
+// serving with all its workers.
+//
+// With a held download the drain stays open, so every kill lands before the commit: the kill
+// comes at a random moment 0-300 ms after SIGUSR2. Without one a whole upgrade takes about
+// 100 ms on a quiet machine, so a fixed delay would mostly land after the commit and test
+// nothing of what the case claims. There the kill is placed by what the driver reports, in turn:
+// just after SIGUSR2 (0-60 ms: the new master starting), just after the new master was seen
+// serving (0-20 ms), just after SIGWINCH (0-20 ms: the old workers draining, the commit near).
+// A kill can still come after the commit's SIGQUIT reached the old master, when nothing is left
+// to roll back to: those tries are a class of their own, intended failed (exit 3) or, when the
+// driver had finished first, committed (its verdict checked as of when it exited; the test then
+// ends the orphaned workers of the master it killed, by pid). At least half of the tries must
+// land before the commit, or the case fails.
 func TestChaosKillNewMaster(t *testing.T) {
 	rng := needChaos(t)
 	tries := pick(4, 30)
@@ -29,19 +38,37 @@ func TestChaosKillNewMaster(t *testing.T) {
 		}
 		tally.Expect(name, tries)
 		if !held {
-			tally.Expect(name+" (before commit)", 1)
+			tally.Expect(name+" (before commit)", (tries+1)/2)
 		}
 		for i := 0; i < tries; i++ {
-			delay := time.Duration(rng.IntN(301)) * time.Millisecond
-			t.Run(fmt.Sprintf("held=%v/%d-%s", held, i, delay), func(t *testing.T) {
-				o, detail := killNewTry(t, held, delay)
+			km := killMoment{"usr2", nil, time.Duration(rng.IntN(301)) * time.Millisecond}
+			if !held {
+				km = noHeldMoments[i%len(noHeldMoments)]
+				km.delay = time.Duration(rng.IntN(int(km.delay/time.Millisecond)+1)) * time.Millisecond
+			}
+			t.Run(fmt.Sprintf("held=%v/%d-%s+%s", held, i, km.after, km.delay), func(t *testing.T) {
+				o, detail := killNewTry(t, held, km)
 				tally.Add(t, name, o, detail)
 			})
 		}
 	}
 }
 
-func killNewTry(t *testing.T, held bool, delay time.Duration) (Outcome, string) {
+// killMoment is when a try kills the new master: delay after the driver's event that match
+// picks (named after), or after its SIGUSR2 event when match is nil.
+type killMoment struct {
+	after string
+	match func(event) bool
+	delay time.Duration // for noHeldMoments: the most of the random delay
+}
+
+var noHeldMoments = []killMoment{
+	{"usr2", nil, 60 * time.Millisecond}, // the SIGUSR2 event every try awaits first
+	{"serving", func(e event) bool { return e.Step == "upgrade" && e.Kind == "done" }, 20 * time.Millisecond},
+	{"winch", isSignal("SIGWINCH"), 20 * time.Millisecond},
+}
+
+func killNewTry(t *testing.T, held bool, km killMoment) (Outcome, string) {
 	tg := newTarget(t)
 	var release func()
 	if held {
@@ -53,27 +80,36 @@ func killNewTry(t *testing.T, held bool, delay time.Duration) (Outcome, string) 
 	for _, c := range childrenNow(old.pid) {
 		preKids[c] = true
 	}
+	cand := upgradetest.Copy(t)
+	candSHA := fileSum(t, cand)
 	rec := newRecorder(tg.sb.PidFile, old.pid, 5*time.Millisecond)
 	defer rec.finish()
-	l := startHD(t, hdOpts{}, tg.hdArgs("upgrade", "--new-binary", upgradetest.Copy(t), "--yes", "--json")...)
+	l := startHD(t, hdOpts{}, tg.hdArgs("upgrade", "--new-binary", cand, "--yes", "--json")...)
 	if _, ok := l.awaitEvent(30*time.Second, isSignal("SIGUSR2")); !ok {
 		r := l.wait()
 		return Outcome{}, "no SIGUSR2 event: " + r.String()
 	}
-	l.drainEvents()
 	usr2 := time.Now()
-	time.Sleep(delay)
+	// The new master is known from the kernel at once (the old master forks it on SIGUSR2),
+	// so that the kill finds it whenever it comes.
 	nw, err := awaitNewChild(old.pid, preKids, 10*time.Second)
 	if err != nil {
 		r := l.wait()
 		return Outcome{}, fmt.Sprintf("%v; %s", err, r.String())
 	}
+	if km.match != nil {
+		if _, ok := l.awaitEvent(30*time.Second, km.match); !ok {
+			t.Logf("the driver ended without the %s event: the kill comes after it", km.after)
+		}
+	}
+	l.drainEvents()
+	time.Sleep(km.delay)
 	killErr := killNow(nw, syscall.SIGKILL)
 	killAt := time.Now()
 	r := l.wait()
-	rec.finish()
-	detail := fmt.Sprintf("SIGKILL to new master %d %s after USR2 (%v); %s", nw.pid, killAt.Sub(usr2).Round(time.Millisecond), killErr, r.String())
+	detail := fmt.Sprintf("SIGKILL to new master %d %s after USR2 (%s+%s; %v); %s", nw.pid, killAt.Sub(usr2).Round(time.Millisecond), km.after, km.delay, killErr, r.String())
 	if killErr != nil {
+		rec.finish()
 		return Outcome{}, detail
 	}
 	if r.res != nil {
@@ -99,21 +135,50 @@ func killNewTry(t *testing.T, held bool, delay time.Duration) (Outcome, string) 
 			o.Class = "after the commit's SIGQUIT"
 		}
 	}
-	tr, wrong := tg.judge(r, pre, false)
-	var why []string
+	var why, wrong []string
+	keep := old.pid
 	if late {
 		// Intended: failed (exit 3), or committed when the driver had finished before the kill.
 		finished := !doneAt.IsZero() && doneAt.Before(killAt)
 		switch {
 		case r.code == 3 && r.res != nil && r.res.Result == "failed":
 			o.Intended = true
+			_, wrong = tg.judge(r, pre, false)
 		case finished && r.code == 0 && r.res != nil && r.res.Result == "committed":
+			// The kill came after the verdict: judge it as of then. The new master it named is
+			// the one killed (alive at killAt, after the commit was done), the old master is
+			// gone for good, the candidate is on disk.
 			o.Intended = true
-			wrong = nil // the kill came after the verdict: the truth now is ours, not its
+			if r.res.NewPID != nw.pid || r.res.OldPID != old.pid {
+				wrong = append(wrong, fmt.Sprintf("committed from %d to %d, but the masters were %d and %d", r.res.OldPID, r.res.NewPID, old.pid, nw.pid))
+			}
+			if !proc.Exited(old.pid, old.start) {
+				wrong = append(wrong, fmt.Sprintf("committed, but the old master %d still runs", old.pid))
+			}
+			if sha := tg.read().binarySHA; sha != candSHA {
+				wrong = append(wrong, fmt.Sprintf("committed, but the binary on disk is %.12s, not the candidate %.12s", sha, candSHA))
+			}
+			// The master the test killed leaves its workers orphaned: the test ends them, by pid.
+			rec.finish()
+			var ended []int
+			for _, s := range rec.childrenOf(nw.pid) {
+				if !proc.Exited(s.pid, s.start) {
+					endByRef(s.procKey)
+					ended = append(ended, s.pid)
+				}
+			}
+			t.Logf("the test ended %v, orphaned by its kill of the sole master %d", ended, nw.pid)
 		default:
 			why = append(why, "want failed exit 3 (or committed before the kill), got "+r.verdict())
 		}
+		// The old master got SIGQUIT: it leaves once its children are gone.
+		for deadline := time.Now().Add(10 * time.Second); !proc.Exited(old.pid, old.start) && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		keep = 0
 	} else {
+		var tr truth
+		tr, wrong = tg.judge(r, pre, false)
 		o.Intended = r.code == 1 && r.res != nil && r.res.Result == "rolled-back" && r.res.OldPID == old.pid
 		if !o.Intended {
 			why = append(why, "want exit 1 rolled-back from "+fmt.Sprint(old.pid)+", got "+r.verdict())
@@ -128,16 +193,17 @@ func killNewTry(t *testing.T, held bool, delay time.Duration) (Outcome, string) 
 				wrong = append(wrong, fmt.Sprintf("ended lists pid %d, never seen as a child of the new master %d", e, nw.pid))
 			}
 		}
-		if leaks := rec.leaks(old.pid); len(leaks) > 0 {
-			o.Leaked = len(leaks)
-			why = append(why, "left running: "+joinLines(leaks))
-		}
+	}
+	rec.finish()
+	if leaks := rec.leaks(keep); len(leaks) > 0 {
+		o.Leaked = len(leaks)
+		why = append(why, "left running: "+joinLines(leaks))
 	}
 	if release != nil {
 		release()
 	}
 	o.Wrong = len(wrong)
-	if l := lost(pre.builds, tg.builds(tr.master)); len(l) > 0 {
+	if l := lost(pre.builds, tg.builds(tg.read().master)); len(l) > 0 {
 		o.Lost = len(l)
 		why = append(why, "lost: "+joinLines(l))
 	}
