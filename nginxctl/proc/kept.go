@@ -68,7 +68,9 @@ func (r *Reader) readKept(pid int, name string) ([]byte, error) {
 	return b, nil
 }
 
-// readAt reads a whole file from offset 0 into the buffer.
+// readAt reads a whole file from offset 0 into the buffer. /proc/PID/stat and cmdline hand
+// over all they have up to the size asked, so a read shorter than the room left is the end of
+// the file: the read that would return 0 is saved, half the calls of a refresh.
 func (r *Reader) readAt(fd int) ([]byte, error) {
 	n := 0
 	for {
@@ -79,8 +81,8 @@ func (r *Reader) readAt(fd int) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m == 0 {
-			return r.buf[:n], nil
+		if m == 0 || m < len(r.buf)-n {
+			return r.buf[:n+m], nil
 		}
 		n += m
 		if n == len(r.buf) {
