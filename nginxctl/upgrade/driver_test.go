@@ -198,7 +198,9 @@ func TestQuitInTheJournalRefusesRollbackAndResumeCommits(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { _, err := rg.runner.Commit(cctx, in); done <- err }()
-	for j := s.Journal(); j.QuitSent() == 0; j = s.Journal() {
+	// Wait for the record of SIGQUIT as sent, not only as about to go out: the commit looks at
+	// the new master again between the two, and a cancel there rightly sends nothing.
+	for !quitRecordedSent(s.Journal()) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cancel()
@@ -232,4 +234,17 @@ func TestQuitInTheJournalRefusesRollbackAndResumeCommits(t *testing.T) {
 	if quits != 1 {
 		t.Errorf("SIGQUIT went to the old master %d times, want once (the journal said it was sent): %v", quits, rg.signals())
 	}
+}
+
+// quitRecordedSent tells whether the journal records a SIGQUIT to the old master as sent.
+func quitRecordedSent(j *driver.Journal) bool {
+	if j == nil {
+		return false
+	}
+	for _, sig := range j.Signals {
+		if sig.Signal == "SIGQUIT" && j.Old.Is(sig.PID, sig.StartTicks) && sig.Result == "sent" {
+			return true
+		}
+	}
+	return false
 }
