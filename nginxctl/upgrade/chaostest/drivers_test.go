@@ -49,12 +49,17 @@ func twoDriversTry(t *testing.T, second string, delay time.Duration) (Outcome, s
 		argsB = tg.hdArgs("rollback", "--yes", "--json")
 	}
 	b := startHD(t, hdOpts{}, argsB...)
-	rb := b.wait()
-	sawB := tg.read().binarySHA == shaB
-	// Let A's drain end (if A drives), then wait for it.
+	// The refused one ends at once; the one that drives, A or B, waits in its drain for the
+	// held download. Let it go once one ended, then wait for both.
+	sawB := false
+	select {
+	case <-b.done:
+		sawB = tg.read().binarySHA == shaB
+	case <-a.done:
+	}
 	time.Sleep(200 * time.Millisecond)
 	release()
-	ra := a.wait()
+	ra, rb := a.wait(), b.wait()
 	rec.finish()
 	var why, wrong []string
 	o := Outcome{}
@@ -72,12 +77,17 @@ func twoDriversTry(t *testing.T, second string, delay time.Duration) (Outcome, s
 		o.Intended = ra.code == 0 && ra.res != nil && ra.res.Result == "committed" && tr.binarySHA == shaA && !sawB
 		o.Class = "first drove, second refused naming it"
 	case second == "rollback" && rb.code == 2 && rb.res != nil && strings.Contains(rb.res.Error, "nothing to roll back"):
-		// B came before A held the lock, found nothing to roll back: refused; A drove.
+		// B came before A held the lock, found nothing to roll back: refused. A drove, or came
+		// while B held the lock for that look and was refused naming it: then nothing changed.
 		var w []string
 		tr, w = tg.judge(ra, pre, false)
 		wrong = append(wrong, w...)
-		o.Intended = ra.code == 0 && ra.res != nil && ra.res.Result == "committed" && tr.binarySHA == shaA
+		bothRefused := ra.code == 2 && names(ra, bPID) && tr.binarySHA == pre.tr.binarySHA && tr.master.pid == old.pid
+		o.Intended = ra.code == 0 && ra.res != nil && ra.res.Result == "committed" && tr.binarySHA == shaA || bothRefused
 		o.Class = "rollback first: nothing to roll back"
+		if bothRefused {
+			o.Class = "rollback first: nothing to roll back, upgrade refused naming it"
+		}
 	case second == "upgrade" && ra.code == 2 && names(ra, bPID):
 		// B took the lock first: it drove, A was refused.
 		var w []string
