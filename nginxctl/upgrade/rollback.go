@@ -1,3 +1,7 @@
+// This file is the rollback step, from every phase it can start in (new master starting, both
+// serving, old draining or drained, a dead new master's orphans). It runs a few lines over the
+// 300-line guide: the phases share one sequence of checks, and split they read worse.
+
 package upgrade
 
 import (
