@@ -20,9 +20,10 @@ type keptKey struct {
 type keptFile struct {
 	fd    int
 	sweep uint64
+	raw   bool // read without telling the Go scheduler (rawPread)
 }
 
-// NewKeepingReader returns a Reader that keeps each process's stat and cmdline open between
+// NewKeepingReader returns a Reader that keeps each process's stat, cmdline, schedstat and children open between
 // reads and re-reads them from offset 0: a refresh of an instance reads the same few dozen files
 // four times a second, and an open costs twice the read itself. An open /proc/PID file stays
 // bound to the process it was opened for: once that one exited, a read fails (ESRCH), and the
@@ -44,7 +45,7 @@ func (r *Reader) readKept(pid int, name string) ([]byte, error) {
 	}
 	k := keptKey{pid, name}
 	if f, ok := r.kept[k]; ok {
-		if b, err := r.readAt(f.fd); err == nil {
+		if b, err := r.readAt(f.fd, f.raw); err == nil {
 			f.sweep = r.sweeps
 			return b, nil
 		}
@@ -59,22 +60,29 @@ func (r *Reader) readKept(pid int, name string) ([]byte, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: string(r.path), Err: err}
 	}
-	b, err := r.readAt(fd)
+	raw := name != "cmdline"
+	b, err := r.readAt(fd, raw)
 	if err != nil {
 		syscall.Close(fd)
 		return nil, &os.PathError{Op: "read", Path: string(r.path), Err: err}
 	}
-	r.kept[k] = &keptFile{fd: fd, sweep: r.sweeps}
+	r.kept[k] = &keptFile{fd: fd, sweep: r.sweeps, raw: raw}
 	return b, nil
 }
 
 // readAt reads a whole file from offset 0 into the buffer. /proc/PID/stat and cmdline hand
 // over all they have up to the size asked, so a read shorter than the room left is the end of
 // the file: the read that would return 0 is saved, half the calls of a refresh.
-func (r *Reader) readAt(fd int) ([]byte, error) {
+func (r *Reader) readAt(fd int, raw bool) ([]byte, error) {
 	n := 0
 	for {
-		m, err := syscall.Pread(fd, r.buf[n:], int64(n))
+		var m int
+		var err error
+		if raw {
+			m, err = rawPread(fd, r.buf[n:], int64(n))
+		} else {
+			m, err = syscall.Pread(fd, r.buf[n:], int64(n))
+		}
 		if err == syscall.EINTR {
 			continue
 		}

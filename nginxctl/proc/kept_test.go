@@ -2,6 +2,7 @@ package proc
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os/exec"
 	"strings"
@@ -79,5 +80,83 @@ func TestSweepClosesFilesNoLongerRead(t *testing.T) {
 	r.Sweep()
 	if len(r.kept) != 0 {
 		t.Fatalf("a file not read for a whole sweep is still open")
+	}
+}
+
+func TestParseSched(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		want  Sched
+		known bool
+		bad   bool
+	}{
+		{"1234567 89 42\n", Sched{RunNS: 1234567, Slices: 42}, true, false},
+		{"0 0 0\n", Sched{}, false, false}, // a kernel without scheduler statistics
+		{"12 34\n", Sched{}, false, true},
+		{"x 1 2\n", Sched{}, false, true},
+	} {
+		got, err := parseSched([]byte(c.in))
+		if (err != nil) != c.bad || got != c.want || got.Known() != c.known {
+			t.Errorf("parseSched(%q) = %+v, %v (known %v); want %+v, bad %v, known %v", c.in, got, err, got.Known(), c.want, c.bad, c.known)
+		}
+	}
+}
+
+// The kept schedstat of a live process stays put while it sleeps and moves when it runs: cat,
+// blocked on its input, is woken by a line, and has run once it echoed it.
+func TestKeptSchedMovesWhenTheProcessRuns(t *testing.T) {
+	cmd := exec.Command("cat")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { in.Close(); _ = cmd.Wait() }()
+	echo := func() {
+		if _, err := in.Write([]byte("x\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(out, make([]byte, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	echo() // cat is up and blocked on its next read
+	r := NewKeepingReader()
+	defer r.Close()
+	a, err := r.Sched(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Known() {
+		t.Skip("this kernel reports no scheduler statistics (zeros in schedstat): Still is never used here")
+	}
+	// cat still runs a moment after its echo, back to its read: wait until it is still.
+	for i := 0; ; i++ {
+		time.Sleep(20 * time.Millisecond)
+		b, err := r.Sched(cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == a {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("schedstat of a cat blocked on its input never stopped moving: last %+v", b)
+		}
+		a = b
+	}
+	echo()
+	b, err := r.Sched(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b == a {
+		t.Fatalf("schedstat did not move after cat ran: %+v", a)
 	}
 }

@@ -180,9 +180,10 @@ func (r *Reader) Comm(pid int) ([]byte, error) {
 }
 
 // children lists the children of a single-threaded process (an nginx master) from
-// /proc/<pid>/task/<pid>/children, so a refresh never walks the whole process table.
+// /proc/<pid>/task/<pid>/children, so a refresh never walks the whole process table. A keeping
+// Reader keeps the file open: it lists the children at each read from offset 0.
 func (r *Reader) Children(pid int) ([]int, error) {
-	b, err := r.Read(pid, "task/"+strconv.Itoa(pid)+"/children")
+	b, err := r.readKept(pid, "task/"+strconv.Itoa(pid)+"/children")
 	if err != nil {
 		return nil, err
 	}
