@@ -127,8 +127,9 @@ func (s *Scanner) complete(in *model.Instance) {
 	in.ErrorLogLevel = mi.logLevel
 	in.Hidden = mi.hidden
 	var pidErr error
-	in.PidFilePID, pidErr = ReadPidFile(in.PidFile)
-	in.OldbinPID, _ = ReadPidFile(in.PidFile + ".oldbin")
+	now := s.now()
+	in.PidFilePID, pidErr = s.readPidFile(in.PidFile, now)
+	in.OldbinPID, _ = s.readPidFile(in.PidFile+".oldbin", now)
 	if w := pidFileWarning(*in, pidErr); w != "" {
 		in.Warnings = append(in.Warnings, w)
 	}
@@ -136,9 +137,10 @@ func (s *Scanner) complete(in *model.Instance) {
 		old.Generation = model.GenOld
 		in.Masters[1].Generation = model.GenNew
 	}
+	ids := statMemo{}
 	for i := range in.Masters {
 		m := &in.Masters[i]
-		s.completeMaster(m, i == 0)
+		s.completeMaster(m, i == 0, ids)
 		for j := range m.Children {
 			m.Children[j].Generation = m.Generation
 		}
@@ -146,8 +148,8 @@ func (s *Scanner) complete(in *model.Instance) {
 	// The binary on disk is the file argv[0] names: that is what nginx will exec on USR2.
 	in.Binary = firstNonEmpty(mi.argv0, mi.exeLink)
 	runningExe := fmt.Sprintf("/proc/%d/exe", current(*in).PID)
-	running, errRun := statID(runningExe)
-	onDisk, errDisk := statID(in.Binary)
+	running, errRun := ids.stat(runningExe)
+	onDisk, errDisk := ids.stat(in.Binary)
 	if errDisk == nil {
 		if bi, err := s.bins.infoOf(onDisk, in.Binary); err == nil {
 			in.BinaryVersion = bi.version
@@ -172,15 +174,15 @@ func current(in model.Instance) model.Master {
 	return in.Masters[len(in.Masters)-1]
 }
 
-func (s *Scanner) completeMaster(m *model.Master, first bool) {
+func (s *Scanner) completeMaster(m *model.Master, first bool, ids statMemo) {
 	mi := s.info(m.Process)
 	m.Argv = mi.argv
 	m.Version = mi.version
 	m.Exe = mi.exeLink
 	if mi.exeLink != "" {
 		exe := fmt.Sprintf("/proc/%d/exe", m.PID)
-		running, err1 := statID(exe)
-		onDisk, err2 := statID(mi.exeLink)
+		running, err1 := ids.stat(exe)
+		onDisk, err2 := ids.stat(mi.exeLink)
 		m.ExeReplaced = err1 == nil && (err2 != nil || !running.sameFile(onDisk) && !s.sameBytes(running, exe, onDisk, mi.exeLink))
 	}
 	if first {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // LogTail follows an error log: each Read returns the lines appended since the last one. A log
@@ -13,6 +14,10 @@ type LogTail struct {
 	Path    string
 	offset  int64
 	partial []byte
+	// dev and ino name the file read last: a Read that finds the same file no longer than what
+	// was read returns at once, with one stat and no open (a dashboard reads four times a
+	// second a log that rarely moves). Another file at the path (rotated) is read afresh.
+	dev, ino uint64
 }
 
 // tailWindow bounds how much of a large log the first read looks at.
@@ -24,16 +29,30 @@ func NewLogTail(path string) *LogTail { return &LogTail{Path: path, offset: -1} 
 // Read returns the complete lines appended since the previous Read (at first, the last
 // lines of the file, at most tailWindow bytes of them).
 func (t *LogTail) Read() ([]string, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(t.Path, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: t.Path, Err: err}
+	}
+	switch {
+	case t.ino == 0:
+	case st.Dev != t.dev || st.Ino != t.ino:
+		t.offset = -1 // another file: read it as a new one
+	case st.Size == t.offset:
+		return nil, nil
+	}
 	f, err := os.Open(t.Path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	fst, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	size := st.Size()
+	size := fst.Size()
+	if sys, ok := fst.Sys().(*syscall.Stat_t); ok {
+		t.dev, t.ino = sys.Dev, sys.Ino
+	}
 	skipFirst := false
 	if t.offset < 0 || size < t.offset {
 		t.offset = max(0, size-tailWindow)

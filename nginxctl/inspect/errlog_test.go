@@ -88,6 +88,14 @@ func TestLogTailTruncatedOrReplaced(t *testing.T) {
 	l.append("s\n")
 	readLines(t, tail, "s")
 
+	// Rotated to a new file no shorter than what was read: another file, read from its start.
+	if err := os.Rename(l.path, filepath.Join(dir, "error.log.2")); err != nil {
+		t.Fatal(err)
+	}
+	l.append("longer than before\n")
+	readLines(t, tail, "longer than before")
+	readLines(t, tail)
+
 	if err := os.Remove(l.path); err != nil {
 		t.Fatal(err)
 	}

@@ -22,25 +22,39 @@ type sampler struct {
 	users     map[int]string
 	owners    map[procKey]string // user of a titled child: it dropped privileges before titling itself
 	lastPrune time.Time
+	// still holds what a keeping reader last read of each master's child (readChild).
+	still   map[int]stillRead
+	noSched bool // the kernel reports no scheduler statistics: readChild reads everything
+	// seen and kids are what the last refresh read of each process's scheduler figures and
+	// each master's children (Scanner.Still).
+	seen map[int]proc.Sched
+	kids map[int][]int
 }
 
 func newSampler() sampler {
 	return sampler{r: proc.NewReader(), cpu: map[procKey]cpuSample{}, draining: map[procKey]time.Time{},
-		users: map[int]string{}, owners: map[procKey]string{}}
+		users: map[int]string{}, owners: map[procKey]string{}, still: map[int]stillRead{},
+		seen: map[int]proc.Sched{}, kids: map[int][]int{}}
 }
 
 // readProc reads one process: stat, title, owner.
 func (s *sampler) readProc(pid int, now time.Time) (model.Process, error) {
+	p, _, err := s.readFull(pid, now)
+	return p, err
+}
+
+// readFull is readProc, also returning the stat read.
+func (s *sampler) readFull(pid int, now time.Time) (model.Process, proc.Stat, error) {
 	st, err := s.r.Stat(pid)
 	if err != nil {
-		return model.Process{}, err
+		return model.Process{}, st, err
 	}
 	if st.State == 'Z' {
-		return model.Process{}, errZombie // exited, not yet reaped: its title is gone
+		return model.Process{}, st, errZombie // exited, not yet reaped: its title is gone
 	}
 	title, err := s.r.Title(pid)
 	if err != nil {
-		return model.Process{}, err
+		return model.Process{}, st, err
 	}
 	role, draining := model.ParseTitle(title)
 	p := model.Process{
@@ -51,16 +65,7 @@ func (s *sampler) readProc(pid int, now time.Time) (model.Process, error) {
 	}
 	key := procKey{pid, st.StartTicks}
 	p.User = s.owner(key, role)
-	prev, ok := s.cpu[key]
-	switch dt := now.Sub(prev.at); {
-	case !ok:
-		s.cpu[key] = cpuSample{ticks: st.CPUTicks, at: now, pct: -1}
-	case dt < minCPUInterval:
-		p.CPU = prev.pct
-	default:
-		p.CPU = float64(st.CPUTicks-prev.ticks) / proc.ClockTicks / dt.Seconds() * 100
-		s.cpu[key] = cpuSample{ticks: st.CPUTicks, at: now, pct: p.CPU}
-	}
+	p.CPU = s.cpuShare(key, st.CPUTicks, now)
 	if draining {
 		since, ok := s.draining[key]
 		if !ok {
@@ -69,7 +74,24 @@ func (s *sampler) readProc(pid int, now time.Time) (model.Process, error) {
 		}
 		p.DrainingSince = since
 	}
-	return p, nil
+	return p, st, nil
+}
+
+// cpuShare is a process's CPU share since its previous sample, from its CPU time in ticks; -1
+// for its first sample.
+func (s *sampler) cpuShare(key procKey, ticks uint64, now time.Time) float64 {
+	prev, ok := s.cpu[key]
+	switch dt := now.Sub(prev.at); {
+	case !ok:
+		s.cpu[key] = cpuSample{ticks: ticks, at: now, pct: -1}
+		return -1
+	case dt < minCPUInterval:
+		return prev.pct
+	default:
+		pct := float64(ticks-prev.ticks) / proc.ClockTicks / dt.Seconds() * 100
+		s.cpu[key] = cpuSample{ticks: ticks, at: now, pct: pct}
+		return pct
+	}
 }
 
 // prune forgets samples, and the scanner's master details, of processes not seen for a while.
@@ -88,6 +110,11 @@ func (s *sampler) prune(now time.Time) []procKey {
 	s.lastPrune = now
 	s.r.Sweep() // the files of processes not read for 10 s or more
 	var gone []procKey
+	for pid, l := range s.still {
+		if now.Sub(l.at) > fullReadEvery {
+			delete(s.still, pid)
+		}
+	}
 	for k, v := range s.cpu {
 		if now.Sub(v.at) > time.Minute {
 			delete(s.cpu, k)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -92,6 +91,8 @@ type Scanner struct {
 	masters map[procKey]*masterInfo
 	bins    binaryCache
 	table   table
+	// pidFiles holds the pid files a keeping scanner last read (readPidFile).
+	pidFiles map[string]pidFileRead
 }
 
 // NewScanner prepares a scanner; it reads the boot time once to turn start ticks into times.
@@ -154,7 +155,10 @@ func (s *Scanner) Refresh(prev model.Instance) (model.Instance, error) {
 	defer s.mu.Unlock()
 	now := s.now()
 	known := knownChildren(prev)
+	clear(s.seen)
+	clear(s.kids)
 	for i, m := range prev.Masters {
+		s.noteMaster(m.PID)
 		p, err := s.readProc(m.PID, now)
 		if err != nil || p.StartTicks != m.StartTicks || p.Role != model.RoleMaster {
 			continue
@@ -208,52 +212,6 @@ func (s *Scanner) InstanceOf(pid int) (model.Instance, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return in, s.adoptGroup(&in, s.now())
-}
-
-// readChildren reads the children of pid from /proc. The kernel's children list can skip a live
-// child while a sibling exits, so a child the previous refresh saw (known) and that is still
-// there with the same start time is kept even when the list misses it.
-func (s *Scanner) readChildren(pid int, now time.Time, known []model.Process) []model.Process {
-	pids, err := s.r.Children(pid)
-	if err != nil {
-		return nil
-	}
-	ps := make([]model.Process, 0, len(pids))
-	listed := make(map[int]bool, len(pids))
-	for _, c := range pids {
-		listed[c] = true
-		if p, err := s.readProc(c, now); err == nil && p.PPID == pid {
-			ps = append(ps, p)
-		}
-	}
-	missed := false
-	for _, k := range known {
-		if listed[k.PID] {
-			continue
-		}
-		if p, err := s.readProc(k.PID, now); err == nil && p.PPID == pid && p.StartTicks == k.StartTicks {
-			ps = append(ps, p)
-			missed = true
-		}
-	}
-	if missed {
-		sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
-	}
-	return ps
-}
-
-// knownChildren maps each master of an instance to the children it had, the new master
-// counting as a child of the old one.
-func knownChildren(in model.Instance) map[int][]model.Process {
-	known := make(map[int][]model.Process, len(in.Masters))
-	for _, m := range in.Masters {
-		known[m.PID] = m.Children
-	}
-	if nw := in.New(); nw != nil {
-		old := in.Masters[0]
-		known[old.PID] = append(slices.Clip(old.Children), nw.Process)
-	}
-	return known
 }
 
 // assemble builds the instance rooted at master root, with children from kids.
