@@ -102,3 +102,51 @@ func TestNoQuietLoopWhileAStepRuns(t *testing.T) {
 		t.Errorf("with a step running, one tick read %d times", src.count())
 	}
 }
+
+// stillSource is a countingSource that says, as the Scanner's Still does, whether a refresh
+// would read anything new: still until stillUntil checks (0: always still).
+type stillSource struct {
+	*countingSource
+	checks, stillUntil int
+}
+
+func (s *stillSource) Still(model.Instance) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks++
+	return s.stillUntil == 0 || s.checks < s.stillUntil
+}
+
+// While the source says nginx did not run, the quiet loop skips the full refresh until the
+// once-a-second one; the moment it says otherwise, the loop refreshes and hands a change on.
+func TestQuietRefreshSkipsFullReadsWhileStill(t *testing.T) {
+	m, cs := quietModel(t, idleInstance())
+	ss := &stillSource{countingSource: cs}
+	m.deps.Source = ss
+	if _, ok := m.tick()().(refreshMsg); !ok {
+		t.Fatal("the quiet loop handed no refresh after a second")
+	}
+	if n, checks := cs.count(), ss.checks; n != 1 || checks < 2 {
+		t.Errorf("while still: %d full refreshes and %d checks in a second, want 1 (the second's) and many", n, checks)
+	}
+
+	m, cs = quietModel(t, bothServingInstance())
+	cs.changeAfter, cs.next = 1, oldDrainingInstance()
+	ss = &stillSource{countingSource: cs, stillUntil: 3}
+	m.deps.Source = ss
+	start := time.Now()
+	msg, ok := m.tick()().(refreshMsg)
+	if !ok || msg.in.Phase != model.PhaseOldDraining {
+		t.Fatalf("handed %T (%v) once the check said nginx ran, want the old-draining reading", msg, ok)
+	}
+	if took := time.Since(start); took >= quietFor || cs.count() != 1 || ss.checks != 3 {
+		t.Errorf("handed after %s, %d full refreshes, %d checks; want it before %s, after 1 refresh and 3 checks",
+			took, cs.count(), ss.checks, quietFor)
+	}
+
+	// A source that cannot tell gets no check: every read is full.
+	m, _ = quietModel(t, idleInstance())
+	if m.stillCheck() != nil {
+		t.Fatal("a source without Still got a check")
+	}
+}

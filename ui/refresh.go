@@ -91,6 +91,7 @@ func (m Model) quietRefresh() tea.Cmd {
 	src, in, key, path, seq, ex := m.deps.Source, m.inst, m.selected, m.logPath, m.loop, m.extrasReader()
 	delay, clock, scanAt, gen, scan := m.readDelay(), m.deps.Clock, m.lastScan.Add(scanEvery), m.gen, m.scanCmd()
 	last := reading{in: m.inst, probe: m.probeStats, held: m.heldInfo, drv: m.drv}
+	still := m.stillCheck()
 	return func() tea.Msg {
 		start := time.Now()
 		for {
@@ -101,6 +102,9 @@ func (m Model) quietRefresh() tea.Cmd {
 			if !clock.Now().Before(scanAt) {
 				return scan()
 			}
+			if still != nil && time.Since(start) < quietFor && still(in) {
+				continue
+			}
 			cur, err := src.Refresh(in)
 			msg := refreshMsg{key: key, in: cur, err: err, lines: src.LogLines(path), path: path, seq: seq, extras: ex()}
 			now := reading{in: cur, probe: msg.probe, held: msg.held, drv: msg.drv}
@@ -110,6 +114,25 @@ func (m Model) quietRefresh() tea.Cmd {
 			in = cur
 		}
 	}
+}
+
+// stiller is a Source that can tell, cheaply, that a refresh would read what the last one read
+// (inspect.Scanner.Still).
+type stiller interface {
+	Still(in model.Instance) bool
+}
+
+// stillCheck is the quiet loop's cheap check between full refreshes, or nil where every refresh
+// must be full: a source that cannot tell, or a probe or held download, whose figures move on
+// their own. Within quietFor, a refresh that the check says would find nothing new is skipped:
+// what moves without nginx running (a binary installed by hand, a pid file removed, another
+// driver's lock) is then seen within a second instead of one interval.
+func (m Model) stillCheck() func(model.Instance) bool {
+	st, ok := m.deps.Source.(stiller)
+	if !ok || m.deps.Probe != nil || m.held != nil {
+		return nil
+	}
+	return st.Still
 }
 
 // reading is what one refresh read and the screen shows.

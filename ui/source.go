@@ -120,6 +120,9 @@ func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) {
 	return cur, err
 }
 
+// Still tells whether a refresh of in would read what the last one did (inspect.Scanner.Still).
+func (s *liveSource) Still(in model.Instance) bool { return s.sc.Still(in) }
+
 // countConns fills in the established connections of each worker. Without permission to read
 // the workers' sockets (not root) the counts stay unknown and the column stays hidden.
 func (s *liveSource) countConns(in *model.Instance) {
