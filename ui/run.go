@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -103,24 +104,39 @@ func Run(o Options) error {
 // runProgram runs the full-screen program. A hang-up (the SSH link dropped) ends it like q, so
 // callers' clean-up still runs.
 //
-// The screen changes at most a few times a second (the refresh) or on a key, so 10 frames a
-// second are plenty; bubbletea's default 60 wakes the process six times as often for nothing,
-// and one processor is all a dashboard needs: idle Ps spinning for work cost more CPU than the
-// refresh itself on a 2-core host.
+// On a terminal the painter draws the frames (paint.go), with no clock of its own. Elsewhere
+// bubbletea's renderer does, at 10 frames a second: its default 60 wakes the process six times
+// as often for nothing. One processor is all a dashboard needs: idle Ps spinning for work cost
+// more CPU than the refresh itself on a 2-core host.
 func runProgram(m Model) error {
 	runtime.GOMAXPROCS(1)
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithFPS(10))
+	var p *tea.Program
 	hup, done := make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	var mu sync.Mutex
 	go func() {
 		select {
 		case <-hup:
-			p.Quit()
+			mu.Lock()
+			if p != nil {
+				p.Quit()
+			}
+			mu.Unlock()
 		case <-done:
 		}
 	}()
-	_, err := p.Run()
+	started := func(q *tea.Program) {
+		mu.Lock()
+		p = q
+		mu.Unlock()
+	}
+	ok, err := paintProgram(m, started)
+	if !ok {
+		q := tea.NewProgram(m, tea.WithAltScreen(), tea.WithFPS(10))
+		started(q)
+		_, err = q.Run()
+	}
 	close(done)
 	if errors.Is(err, tea.ErrInterrupted) {
 		return nil
