@@ -82,7 +82,7 @@ func (m Model) renderNoInstance(width int) string {
 		lines = append(lines, line{t.T("watching only %s.", m.targetText(tg)), s.Muted})
 	}
 	if m.scanErr != nil {
-		lines = append(lines, line{"", s.Value}, line{m.scanErr.Error(), s.ErrorLine})
+		lines = append(lines, line{"", s.Value}, line{m.sayErr(m.scanErr), s.ErrorLine})
 	}
 	var b strings.Builder
 	for _, l := range lines {

@@ -214,7 +214,7 @@ func argv0Problem(pid int, mi *masterInfo, err error) model.Reason {
 // readPidFile returns the pid a pid file holds.
 func ReadPidFile(path string) (int, error) {
 	if path == "" {
-		return 0, errors.New("empty pid file path")
+		return 0, model.Because("empty pid file path").Err()
 	}
 	// Stat first: a FIFO would block the open, and /dev/zero never ends.
 	st, err := os.Stat(path)
@@ -222,7 +222,7 @@ func ReadPidFile(path string) (int, error) {
 		return 0, err
 	}
 	if !st.Mode().IsRegular() {
-		return 0, fmt.Errorf("pid file %s is not a regular file (%s)", path, st.Mode().Type())
+		return 0, model.Because("pid file %s is not a regular file (%s)", path, st.Mode().Type()).Err()
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -234,15 +234,15 @@ func ReadPidFile(path string) (int, error) {
 		return 0, err
 	}
 	if len(b) > maxPidFile {
-		return 0, fmt.Errorf("pid file %s is larger than %d bytes: not a pid file", path, maxPidFile)
+		return 0, model.Because("pid file %s is larger than %d bytes: not a pid file", path, maxPidFile).Err()
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
-		return 0, fmt.Errorf("pid file %s is empty", path)
+		return 0, model.Because("pid file %s is empty", path).Err()
 	}
 	pid, err := strconv.Atoi(s)
 	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("pid file %s does not hold a pid: %q", path, FirstLine(s))
+		return 0, model.Because("pid file %s does not hold a pid: %q", path, FirstLine(s)).Err()
 	}
 	return pid, nil
 }
