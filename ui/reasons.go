@@ -72,6 +72,9 @@ func (m Model) sayAll(english []string, whys []model.Reason) []string {
 	return out
 }
 
+// actorErr says why actions cannot run, in the screen's language.
+func (m Model) actorErr() string { return m.say(m.deps.ActorErrWhy, m.deps.ActorErr) }
+
 // reasonText renders a verdict's reason in the screen's language.
 func (m Model) reasonText(v model.Verdict) string { return m.say(v.Why, v.Reason) }
 
