@@ -162,7 +162,7 @@ func supervisionLine(s Styles, t translator, in model.Instance, width int) strin
 			{label: "PIDFile", value: orDash(u.PIDFile), path: true, style: s.Value},
 		})
 	case in.Supervisor != "":
-		return fieldLine(s, width, []field{{label: t.T("supervised by"), value: in.Supervisor, style: s.Value}})
+		return fieldLine(s, width, []field{{label: t.T("supervised by"), value: t.say(in.SupervisorWhy, in.Supervisor), style: s.Value}})
 	}
 	return ""
 }

@@ -129,8 +129,8 @@ func (s *Scanner) complete(in *model.Instance) {
 	var pidErr error
 	in.PidFilePID, pidErr = ReadPidFile(in.PidFile)
 	in.OldbinPID, _ = ReadPidFile(in.PidFile + ".oldbin")
-	if w := pidFileWarning(*in, pidErr); w != "" {
-		in.Warnings = append(in.Warnings, w)
+	if w := pidFileWarning(*in, pidErr); w.Code != "" {
+		in.Warn(w)
 	}
 	if len(in.Masters) > 1 {
 		old.Generation = model.GenOld
@@ -254,24 +254,24 @@ const maxPidFile = 64
 // PIDFile= and `nginx -s` find the master through it), unreadable, or naming a process that is
 // no master of the instance (stale, e.g. left by a killed nginx). "" when it is right or when
 // nginx itself has it renamed to .oldbin for an upgrade.
-func pidFileWarning(in model.Instance, err error) string {
+func pidFileWarning(in model.Instance, err error) model.Reason {
 	switch {
 	case in.PidFile == "" || len(in.Hidden) > 0:
-		return ""
+		return model.Reason{}
 	case in.PidFilePID == 0 && in.OldbinPID != 0 && (in.New() == nil || in.New().ActiveWorkers() == 0):
-		return "" // renamed to .oldbin by SIGUSR2 until the new master writes its own
+		return model.Reason{} // renamed to .oldbin by SIGUSR2 until the new master writes its own
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("pid file %s is missing: `nginx -s`, systemd and scripts cannot find master %d; "+
+		return model.Because("pid file %s is missing: `nginx -s`, systemd and scripts cannot find master %d; "+
 			"an upgrade by hotdeploy writes it again", in.PidFile, in.Masters[0].PID)
 	case err != nil:
-		return fmt.Sprintf("pid file %s cannot be read: %v", in.PidFile, err)
+		return model.Because("pid file %s cannot be read: %v", in.PidFile, err)
 	}
 	for _, m := range in.Masters {
 		if m.PID == in.PidFilePID {
-			return ""
+			return model.Reason{}
 		}
 	}
-	return fmt.Sprintf("pid file %s is stale: it names pid %d, which is no master of this instance (master %d)",
+	return model.Because("pid file %s is stale: it names pid %d, which is no master of this instance (master %d)",
 		in.PidFile, in.PidFilePID, in.Masters[0].PID)
 }
 
