@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
@@ -57,5 +58,25 @@ func TestRestoreSourceNoteIsAReason(t *testing.T) {
 				t.Errorf("note %q: the English sentence changed", s)
 			}
 		})
+	}
+}
+
+// TestDrainStateNamesEachWorker: the drain's progress lists each draining worker as a reason of
+// its own, so the screen joins them in its language; in English the list reads as it always did.
+func TestDrainStateNamesEachWorker(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	w := func(pid int, down time.Duration) model.Process {
+		return model.Process{PID: pid, Role: model.RoleWorker, ShuttingDown: down > 0, DrainingSince: now.Add(-down)}
+	}
+	o := model.Master{Process: model.Process{PID: 1000, Role: model.RoleMaster},
+		Children: []model.Process{w(1001, 2300*time.Millisecond), w(1002, time.Second), w(1003, 0)}}
+	r := drainState(o, now)
+	want := "old master 1000: 3 children left, 1 still accepting; draining: worker 1001 for 2.3s, worker 1002 for 1s"
+	if r.String() != want {
+		t.Errorf("drainState = %q, want %q", r.String(), want)
+	}
+	list, ok := r.Args[len(r.Args)-1].(model.Reasons)
+	if !ok || len(list) != 2 || list[0].Code != "%s %d for %s" {
+		t.Errorf("drainState's list %#v: want model.Reasons, one per draining worker", r.Args[len(r.Args)-1])
 	}
 }
