@@ -23,7 +23,7 @@ var allowedImports = map[string][]string{
 	"nginxctl/supervisor":            {"model"},
 	"nginxctl/supervisor/nspawntest": {"nginxctl/supervisor"},
 	"assets/ansible/fleettest":       {},
-	"nginxctl/audit":                 {},
+	"nginxctl/audit":                 {"model"},
 	"nginxctl/driver":                {"nginxctl/proc"},
 	"nginxctl/inspect":               {"model", "nginxctl/proc", "nginxctl/supervisor"},
 	"nginxctl/traffic":               {"model"},

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Reason is a sentence for the operator kept as a code and its arguments, so that the dashboard
@@ -25,12 +26,31 @@ func because(format string, args ...any) Reason { return Reason{Code: format, Ar
 // Its format must be a string literal: the catalogue test collects it from the source.
 func Because(format string, args ...any) Reason { return Reason{Code: format, Args: args} }
 
-// String is the English sentence.
+// String is the English sentence. A code may wrap an error with %w, as fmt.Errorf does: the
+// sentence is then fmt.Errorf's, and the error built by Err unwraps to that argument.
 func (r Reason) String() string {
 	if r.Code == "" {
 		return ""
 	}
+	if r.wraps() {
+		return fmt.Errorf(r.Code, r.Args...).Error()
+	}
 	return fmt.Sprintf(r.Code, r.Args...)
+}
+
+// wraps tells whether the code wraps an error argument (%w).
+func (r Reason) wraps() bool { return strings.Contains(r.Code, "%w") }
+
+// Reasons are reasons said as one argument of another (each draining worker of a master): a
+// list, joined with ", " in English; the screen joins them the way its language does.
+type Reasons []Reason
+
+func (rs Reasons) String() string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return strings.Join(out, ", ")
 }
 
 // Says tells whether r is a reason whose English sentence is english: a reason kept beside a
@@ -53,6 +73,21 @@ func (r Reason) Err() error { return &ReasonError{Reason: r} }
 type ReasonError struct{ Reason Reason }
 
 func (e *ReasonError) Error() string { return e.Reason.String() }
+
+// Unwrap returns the arguments the code wraps with %w, so errors.Is and errors.As see through a
+// reason as they do through fmt.Errorf (a candidate's stat error still is fs.ErrNotExist).
+func (e *ReasonError) Unwrap() []error {
+	if !e.Reason.wraps() {
+		return nil
+	}
+	switch w := fmt.Errorf(e.Reason.Code, e.Reason.Args...).(type) {
+	case interface{ Unwrap() error }:
+		return []error{w.Unwrap()}
+	case interface{ Unwrap() []error }:
+		return w.Unwrap()
+	}
+	return nil
+}
 
 // ReasonOf returns the reason an error says when its whole message is that reason (the error
 // is a ReasonError, or wraps one without adding words), else the zero Reason.

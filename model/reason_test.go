@@ -1,6 +1,11 @@
 package model
 
-import "testing"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+)
 
 // Every sentence model builds for the operator also comes as a code and its arguments, which
 // say the same in English: a screen in another language renders the code, the command line the
@@ -54,4 +59,31 @@ func reasonInstances() []Instance {
 		ins[i].Phase = DerivePhase(ins[i])
 	}
 	return ins
+}
+
+// A code that wraps an error with %w reads as fmt.Errorf's sentence, and the error built from it
+// unwraps to that error as fmt.Errorf's would: wrapping a sentence for the screen's language
+// changes neither the English text nor what errors.Is finds.
+func TestReasonWrapsErrors(t *testing.T) {
+	cause := &fs.PathError{Op: "stat", Path: "/x/nginx", Err: fs.ErrNotExist}
+	r := Because("candidate %s: %w", "/x/nginx", cause)
+	want := fmt.Errorf("candidate %s: %w", "/x/nginx", cause).Error()
+	if r.String() != want {
+		t.Errorf("String() = %q, want %q", r.String(), want)
+	}
+	err := r.Err()
+	if err.Error() != want || !errors.Is(err, fs.ErrNotExist) || ReasonOf(err).Code != r.Code {
+		t.Errorf("Err() = %q (is ErrNotExist %v, reason %q)", err, errors.Is(err, fs.ErrNotExist), ReasonOf(err).Code)
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe != cause {
+		t.Errorf("errors.As does not find the wrapped %T", cause)
+	}
+	if plain := Because("candidate %s is not executable: %v", "/x", cause).Err().(*ReasonError); plain.Unwrap() != nil {
+		t.Errorf("a reason without %%w wraps %v", plain.Unwrap())
+	}
+	list := Reasons{Because("%s %d for %s", RoleWorker, 1001, "2.3s"), Because("%s %d for %s", RoleWorker, 1002, "1s")}
+	if got := Because("draining: %s", list).String(); got != "draining: worker 1001 for 2.3s, worker 1002 for 1s" {
+		t.Errorf("a list of reasons reads %q", got)
+	}
 }

@@ -17,11 +17,11 @@ import (
 )
 
 // messageCalls says, for each part of the source, which calls carry a message and at which
-// argument: T and N in ui; in model the reasons' formats (model/reason.go); in nginxctl the
+// argument: T and N in ui (and model.Because, for a reason ui builds); in model the reasons' formats (model/reason.go); in nginxctl the
 // reasons it builds for the screen with model.Because, directly or through a step error's
 // because and the step watchers' fail.
 var messageCalls = map[string]map[string]int{
-	".":           {"T": 0, "N": 0},
+	".":           {"T": 0, "N": 0, "Because": 0},
 	"../model":    {"refuse": 1, "allowWarning": 1, "because": 0, "effect": 0, "irreversible": 0},
 	"../nginxctl": {"Because": 0, "because": 0, "fail": 0},
 }

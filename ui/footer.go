@@ -60,7 +60,7 @@ func (m Model) statusLine() (string, lipgloss.Style) {
 	if m.opts.ReadOnly {
 		parts = append(parts, t.T("read-only: actions hidden"))
 	} else if m.deps.Actor == nil && m.deps.ActorErr != "" {
-		parts = append(parts, m.deps.ActorErr)
+		parts = append(parts, m.actorErr())
 	}
 	if m.candidate != "" && !m.opts.ReadOnly {
 		parts = append(parts, t.T("candidate %s", m.candidate))

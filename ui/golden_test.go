@@ -48,6 +48,7 @@ var goldenStates = []struct {
 		s.press(900*time.Millisecond, "r", "y")
 		s.see(time.Second, rolledBackInstance())
 	}},
+	{"warnings-drain-failed", warnedDrainFailed},
 }
 
 // TestGoldenViews renders each state in English and Chinese at 80x24 and 120x40 through a real

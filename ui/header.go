@@ -86,7 +86,8 @@ func shortenPath(p string, n int, ell string) string {
 	return ell + tail
 }
 
-// renderHeader is the phase, the instance's files, and the binary with its version.
+// renderHeader is the phase, the instance's files, and the binary with its version, then who
+// supervises the master (the instance's warnings go below it: see warningLines).
 func renderHeader(s Styles, t translator, in model.Instance, width int) string {
 	badge := phaseBadge(s, in.Phase)
 	sep := s.G.Sep
@@ -162,7 +163,33 @@ func supervisionLine(s Styles, t translator, in model.Instance, width int) strin
 			{label: "PIDFile", value: orDash(u.PIDFile), path: true, style: s.Value},
 		})
 	case in.Supervisor != "":
-		return fieldLine(s, width, []field{{label: t.T("supervised by"), value: in.Supervisor, style: s.Value}})
+		return fieldLine(s, width, []field{{label: t.T("supervised by"), value: t.say(in.SupervisorWhy, in.Supervisor), style: s.Value}})
 	}
 	return ""
+}
+
+// warningLines are the instance's warnings (a stale or missing pid file, systemd tracking the
+// wrong master), one line each, cut at a word: the header is no place to wrap, and the start
+// says what is wrong (`hotdeploy status` prints them whole). At most limit lines; when there are
+// more warnings than that, the last line says how many are left out.
+func warningLines(s Styles, t translator, in model.Instance, width, limit int) []string {
+	if len(in.Warnings) == 0 || limit <= 0 {
+		return nil
+	}
+	label := t.T("warning")
+	says := model.ReasonsOf(in.Warnings, in.WarningsWhy)
+	var out []string
+	for i, w := range in.Warnings {
+		room, more := width-cellWidth(label)-1, ""
+		if len(out) == limit-1 && len(in.Warnings) > limit {
+			more = t.T(" (+%d more)", len(in.Warnings)-i-1)
+			room -= cellWidth(more)
+		}
+		text := cutWords(t.say(says[i], w), max(room, 1), s.G.Ellipsis) + more
+		out = append(out, padLine(seg{text: label + " " + text, st: s.Warning, label: len(label), lst: s.Warning.Bold(true)}.render(), width, s.G.Ellipsis))
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
 }

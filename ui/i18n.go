@@ -75,11 +75,15 @@ func (t translator) format(english string) string {
 	return c.text
 }
 
-// T renders a message: the translation of the English format, formatted with args.
+// T renders a message: the translation of the English format, formatted with args. A %w (a
+// reason that wraps an error) is formatted as %v: the screen wants the sentence, not the chain.
 func (t translator) T(english string, args ...any) string {
 	f := t.format(english)
 	if len(args) == 0 {
 		return f
+	}
+	if strings.Contains(f, "%w") {
+		f = strings.ReplaceAll(f, "%w", "%v")
 	}
 	return fmt.Sprintf(f, args...)
 }

@@ -46,10 +46,12 @@ const logKeep = 200
 // Deps are what the dashboard reads from and acts through; tests pass fakes.
 type Deps struct {
 	Source Source
-	// Actor is nil when actions cannot run (read-only, or no audit log); ActorErr says why.
-	Actor    Actor
-	ActorErr string
-	Clock    Clock
+	// Actor is nil when actions cannot run (read-only, or no audit log); ActorErr says why,
+	// and ActorErrWhy the same as a reason, for the screen's language.
+	Actor       Actor
+	ActorErr    string
+	ActorErrWhy model.Reason
+	Clock       Clock
 	// Probe is the traffic probe (--probe, on in the demo); ProbeErr says why it is off, and
 	// ProbeErrWhy the same as a reason, for the screen's language.
 	Probe       ProbeSource
@@ -203,7 +205,7 @@ func (m Model) verdict(a model.Action) model.Verdict {
 	}
 	v := m.driverVerdict(model.Check(m.inst, m.context(), a))
 	if v.Allowed && m.deps.Actor == nil {
-		v = model.Verdict{Action: a, Reason: m.deps.ActorErr}
+		v = model.Verdict{Action: a, Reason: m.deps.ActorErr, Why: m.deps.ActorErrWhy}
 		if v.Reason == "" {
 			v = refusal(a, N("actions are not available"))
 		}

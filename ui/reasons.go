@@ -9,11 +9,14 @@ import "github.com/hotdeploy/hotdeploy/model"
 // model.Because; one without a code (an OS error, nginx's own words) shows as it is.
 
 // say renders a model.Reason, or the English text when it has no code.
-func (m Model) say(r model.Reason, english string) string {
+func (m Model) say(r model.Reason, english string) string { return m.tr.say(r, english) }
+
+// say renders a model.Reason in the translator's language, or english when it has no code.
+func (t translator) say(r model.Reason, english string) string {
 	if r.Code == "" {
 		return english
 	}
-	return m.tr.sayReason(r)
+	return t.sayReason(r)
 }
 
 // sayReason renders a reason in the translator's language, its arguments too where they are
@@ -24,20 +27,32 @@ func (t translator) sayReason(r model.Reason) string {
 	}
 	args, copied := r.Args, false
 	for i, a := range r.Args {
-		var inner model.Reason
+		var said string
 		switch a := a.(type) {
 		case model.Reason:
-			inner = a
+			if a.Code == "" {
+				continue
+			}
+			said = t.sayReason(a)
+		case model.Reasons:
+			items := make([]string, len(a))
+			for j, x := range a {
+				items[j] = t.say(x, x.String())
+			}
+			said = t.list(items)
 		case error:
-			inner = model.ReasonOf(a)
-		}
-		if inner.Code == "" {
+			inner := model.ReasonOf(a)
+			if inner.Code == "" {
+				continue
+			}
+			said = t.sayReason(inner)
+		default:
 			continue
 		}
 		if !copied {
 			args, copied = append([]any(nil), r.Args...), true
 		}
-		args[i] = t.sayReason(inner)
+		args[i] = said
 	}
 	return t.T(r.Code, args...)
 }
@@ -56,6 +71,9 @@ func (m Model) sayAll(english []string, whys []model.Reason) []string {
 	}
 	return out
 }
+
+// actorErr says why actions cannot run, in the screen's language.
+func (m Model) actorErr() string { return m.say(m.deps.ActorErrWhy, m.deps.ActorErr) }
 
 // reasonText renders a verdict's reason in the screen's language.
 func (m Model) reasonText(v model.Verdict) string { return m.say(v.Why, v.Reason) }

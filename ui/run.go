@@ -93,12 +93,19 @@ func Run(o Options) error {
 	if !o.ReadOnly {
 		audit, err := audit.Open(o.AuditLog)
 		if err != nil {
-			deps.ActorErr = newTranslator(o.Lang.orEnv()).T("actions disabled: %s", err.Error())
+			deps.ActorErr, deps.ActorErrWhy = actionsDisabled(err)
 		} else {
 			deps.Actor, deps.AuditPath = newRunnerActor(audit, driver.Dirs{}), audit.Path()
 		}
 	}
 	return runProgram(New(o, deps, initial))
+}
+
+// actionsDisabled says why no action runs: the audit log cannot be opened (an action that cannot
+// be recorded is not taken). The cause is said in the screen's language too when it is a reason.
+func actionsDisabled(err error) (string, model.Reason) {
+	why := model.Because("actions disabled: %s", err)
+	return why.String(), why
 }
 
 // runProgram runs the full-screen program. A hang-up (the SSH link dropped) ends it like q, so

@@ -79,11 +79,12 @@ func (s *liveSource) Scan() (model.Snapshot, error) {
 		if in := &snap.Instances[i]; in.Key() == shown || len(snap.Instances) == 1 {
 			s.countConns(in)
 			// systemctl runs with the scan (every few seconds), never with each refresh.
-			before := len(in.Warnings)
+			before, beforeWhy := len(in.Warnings), len(in.WarningsWhy)
 			inspect.Supervise(context.Background(), in)
 			s.mu.Lock()
-			s.supervision = supervision{key: in.Key(), unit: in.Systemd, other: in.Supervisor,
-				warnings: append([]string(nil), in.Warnings[before:]...)}
+			s.supervision = supervision{key: in.Key(), unit: in.Systemd, other: in.Supervisor, otherWhy: in.SupervisorWhy,
+				warnings:    append([]string(nil), in.Warnings[before:]...),
+				warningsWhy: append([]model.Reason(nil), in.WarningsWhy[beforeWhy:]...)}
 			s.mu.Unlock()
 		}
 	}
@@ -92,10 +93,12 @@ func (s *liveSource) Scan() (model.Snapshot, error) {
 
 // supervision is what the last scan learnt of the shown instance's supervisor.
 type supervision struct {
-	key      string
-	unit     *model.SystemdUnit
-	other    string
-	warnings []string
+	key         string
+	unit        *model.SystemdUnit
+	other       string
+	otherWhy    model.Reason
+	warnings    []string
+	warningsWhy []model.Reason
 }
 
 func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) {
@@ -113,8 +116,9 @@ func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) {
 				u.MainPIDOK = len(cur.Masters) > 0 && u.MainPID == cur.Masters[0].PID
 				cur.Systemd = &u
 			}
-			cur.Supervisor = sv.other
+			cur.Supervisor, cur.SupervisorWhy = sv.other, sv.otherWhy
 			cur.Warnings = append(cur.Warnings, sv.warnings...)
+			cur.WarningsWhy = append(cur.WarningsWhy, sv.warningsWhy...)
 		}
 	}
 	return cur, err

@@ -190,7 +190,7 @@ func (m Model) updateConfirm(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 // startStep runs one step off the UI goroutine; the refresh goes on meanwhile.
 func (m Model) startStep(a model.Action, candidate string) (tea.Model, tea.Cmd) {
 	if m.deps.Actor == nil {
-		m.flash = &flash{text: m.deps.ActorErr, isErr: true}
+		m.flash = &flash{text: m.actorErr(), isErr: true}
 		return m, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())

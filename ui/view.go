@@ -82,7 +82,7 @@ func (m Model) renderNoInstance(width int) string {
 		lines = append(lines, line{t.T("watching only %s.", m.targetText(tg)), s.Muted})
 	}
 	if m.scanErr != nil {
-		lines = append(lines, line{"", s.Value}, line{m.scanErr.Error(), s.ErrorLine})
+		lines = append(lines, line{"", s.Value}, line{m.sayErr(m.scanErr), s.ErrorLine})
 	}
 	var b strings.Builder
 	for _, l := range lines {
@@ -113,13 +113,15 @@ func (m Model) renderDashboard(w, h int) string {
 		case !ok || boxH+headerH+3 > h:
 			return box
 		default:
-			return header + "\n" + table(min(need, h-headerH-boxH)) + "\n" + box
+			header, tableH, _ := m.warned(header, w, min(need, h-headerH-boxH), 0, h)
+			return header + "\n" + table(tableH) + "\n" + box
 		}
 	case m.mode == modeInput:
 		in := fitSegs([]seg{{text: m.tr.T("INSTALL") + "  ", st: m.styles.PanelTitle},
 			{text: m.tr.T("the running binary is backed up first; nothing is signalled"), st: m.styles.Muted}}, "", w, m.styles.G.Ellipsis)
 		in += "\n" + m.input.View()
-		return header + "\n" + table(min(need, max(h-headerH-2, 2))) + "\n" + in
+		header, tableH, _ := m.warned(header, w, min(need, max(h-headerH-2, 2)), 0, h)
+		return header + "\n" + table(tableH) + "\n" + in
 	}
 	// A blank line sets the table off from what is below, when the screen has room for it.
 	gap := "\n"
@@ -134,7 +136,35 @@ func (m Model) renderDashboard(w, h int) string {
 		lowerMin = 12
 	}
 	tableH := max(min(need, max(avail-lowerMin, 3)), 2)
-	return header + "\n" + table(tableH) + "\n" + gap + m.renderLower(w, avail-tableH)
+	lowerH := avail - tableH
+	header, tableH, taken := m.warned(header, w, tableH, max(lowerH-lowerKeep, 0), h)
+	// A table cut short folds each master's cache processes into one line, which may leave it a
+	// row shorter than it was given: the panels below get that row.
+	tbl := table(tableH)
+	lowerH += tableH - (strings.Count(tbl, "\n") + 1)
+	return header + "\n" + tbl + "\n" + gap + m.renderLower(w, lowerH-taken)
+}
+
+// lowerKeep is how many rows the panels below the table keep before the instance's warnings
+// take any of theirs: a failure's title, its newest lines and the way back.
+const lowerKeep = 12
+
+// warned puts the instance's warnings under the header, one line each: one on a screen under 30
+// rows, up to three on a taller one. They take first the spare rows of the panels below the
+// table (beyond lowerKeep), then rows of the table (of tableH; it keeps its heading and two
+// rows), never the rows where a failure or a dialog shows. It returns the header, the table's
+// rows left, and the rows taken from the spare ones.
+func (m Model) warned(header string, width, tableH, spare, height int) (string, int, int) {
+	limit := 1
+	if height >= 30 {
+		limit = 3
+	}
+	ws := warningLines(m.styles, m.tr, m.inst, width, min(limit, spare+max(tableH-3, 0)))
+	if len(ws) == 0 {
+		return header, tableH, 0
+	}
+	taken := min(len(ws), spare)
+	return header + "\n" + strings.Join(ws, "\n"), tableH - (len(ws) - taken), taken
 }
 
 // guideOn tells whether the guide is shown: in the demo, unless hidden with g, a result panel is

@@ -2,12 +2,13 @@ package audit
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // Where the copies of each entry go; tests point these at sockets they listen on.
@@ -58,7 +59,7 @@ func Open(path string) (*Log, error) {
 	dir := filepath.Dir(path)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("audit log %s: make its directory: %w (pass --audit-log to put it elsewhere)", path, err)
+			return nil, model.Because("audit log %s: make its directory: %w (pass --audit-log to put it elsewhere)", path, err).Err()
 		}
 	}
 	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
@@ -68,21 +69,21 @@ func Open(path string) (*Log, error) {
 	// the fstat below refuses it before the chmod could change a device node's mode.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("audit log %s: %w (pass --audit-log to put it elsewhere)", path, err)
+		return nil, model.Because("audit log %s: %w (pass --audit-log to put it elsewhere)", path, err).Err()
 	}
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("audit log %s: %w", path, err)
+			return nil, model.Because("audit log %s: %w", path, err).Err()
 		}
 		return nil, notRegular(path, st.Mode())
 	}
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("audit log %s: make it 0600: %w", path, err)
+		return nil, model.Because("audit log %s: make it 0600: %w", path, err).Err()
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("audit log %s: %w", path, err)
+		return nil, model.Because("audit log %s: %w", path, err).Err()
 	}
 	l := &Log{path: path, who: defaultWhoSource().gather(),
 		journalSocket: journalSocket, syslogSocket: syslogSocket}
@@ -95,7 +96,7 @@ func Open(path string) (*Log, error) {
 // notRegular refuses an audit log path that is not a regular file: a FIFO would block every
 // append, and opening a device (as root, /dev/null) must never change its mode to 0600.
 func notRegular(path string, mode os.FileMode) error {
-	return fmt.Errorf("audit log %s is not a regular file (%s): pass --audit-log with the path of a file", path, mode.Type())
+	return model.Because("audit log %s is not a regular file (%s): pass --audit-log with the path of a file", path, mode.Type()).Err()
 }
 
 // Path returns where the log is.
@@ -110,12 +111,12 @@ func (l *Log) Check() error {
 	}
 	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("audit log %s cannot be written: %w (fix its permissions or pass --audit-log)", l.path, err)
+		return model.Because("audit log %s cannot be written: %w (fix its permissions or pass --audit-log)", l.path, err).Err()
 	}
 	f.Close()
 	tmp, err := os.CreateTemp(filepath.Dir(l.path), "."+filepath.Base(l.path)+".check-*")
 	if err != nil {
-		return fmt.Errorf("audit log %s: its directory cannot be written, so its head file cannot be kept: %w", l.path, err)
+		return model.Because("audit log %s: its directory cannot be written, so its head file cannot be kept: %w", l.path, err).Err()
 	}
 	tmp.Close()
 	os.Remove(tmp.Name())
@@ -135,8 +136,8 @@ func roomFor(path string) error {
 		return nil // no answer is no verdict: the append itself still has to succeed
 	}
 	if free := uint64(st.Bavail) * uint64(st.Bsize); free < minRoom {
-		return fmt.Errorf("audit log %s: no space left for an upgrade's entries (%d bytes free on its filesystem, "+
-			"%d needed): free space there or pass --audit-log", path, free, minRoom)
+		return model.Because("audit log %s: no space left for an upgrade's entries (%d bytes free on its filesystem, "+
+			"%d needed): free space there or pass --audit-log", path, free, minRoom).Err()
 	}
 	return nil
 }
@@ -148,10 +149,10 @@ func (l *Log) Preflight(instance string) error {
 		return nil
 	}
 	if err := roomFor(l.path); err != nil {
-		return fmt.Errorf("audit log preflight failed, nothing was changed: %w", err)
+		return model.Because("audit log preflight failed, nothing was changed: %w", err).Err()
 	}
 	if err := l.Record(Entry{Instance: instance, Action: "preflight", Result: "ok"}); err != nil {
-		return fmt.Errorf("audit log preflight failed, nothing was changed (free space or fix permissions where the log is, or pass --audit-log): %w", err)
+		return model.Because("audit log preflight failed, nothing was changed (free space or fix permissions where the log is, or pass --audit-log): %w", err).Err()
 	}
 	return nil
 }
@@ -173,7 +174,7 @@ func (l *Log) Record(e Entry) error {
 	defer l.mu.Unlock()
 	line, err := appendChained(l.path, &e)
 	if err != nil {
-		return fmt.Errorf("audit log %s: %w", l.path, err)
+		return model.Because("audit log %s: %w", l.path, err).Err()
 	}
 	l.sinkErr = sendCopy(l.journalSocket, l.syslogSocket, e, line)
 	return nil

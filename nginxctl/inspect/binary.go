@@ -159,7 +159,7 @@ func CheckExecutable(path string) error {
 	st, err := os.Stat(path)
 	switch {
 	case err != nil:
-		return fmt.Errorf("candidate %s: %w", path, err)
+		return model.Because("candidate %s: %w", path, err).Err()
 	case st.IsDir():
 		return model.Because("candidate %s is a directory, not a binary", path).Err()
 	case !st.Mode().IsRegular():

@@ -130,8 +130,8 @@ func (s *Scanner) complete(in *model.Instance) {
 	now := s.now()
 	in.PidFilePID, pidErr = s.readPidFile(in.PidFile, now)
 	in.OldbinPID, _ = s.readPidFile(in.PidFile+".oldbin", now)
-	if w := pidFileWarning(*in, pidErr); w != "" {
-		in.Warnings = append(in.Warnings, w)
+	if w := pidFileWarning(*in, pidErr); w.Code != "" {
+		in.Warn(w)
 	}
 	if len(in.Masters) > 1 {
 		old.Generation = model.GenOld
@@ -216,7 +216,7 @@ func argv0Problem(pid int, mi *masterInfo, err error) model.Reason {
 // readPidFile returns the pid a pid file holds.
 func ReadPidFile(path string) (int, error) {
 	if path == "" {
-		return 0, errors.New("empty pid file path")
+		return 0, model.Because("empty pid file path").Err()
 	}
 	// Stat first: a FIFO would block the open, and /dev/zero never ends.
 	st, err := os.Stat(path)
@@ -224,7 +224,7 @@ func ReadPidFile(path string) (int, error) {
 		return 0, err
 	}
 	if !st.Mode().IsRegular() {
-		return 0, fmt.Errorf("pid file %s is not a regular file (%s)", path, st.Mode().Type())
+		return 0, model.Because("pid file %s is not a regular file (%s)", path, st.Mode().Type()).Err()
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -236,15 +236,15 @@ func ReadPidFile(path string) (int, error) {
 		return 0, err
 	}
 	if len(b) > maxPidFile {
-		return 0, fmt.Errorf("pid file %s is larger than %d bytes: not a pid file", path, maxPidFile)
+		return 0, model.Because("pid file %s is larger than %d bytes: not a pid file", path, maxPidFile).Err()
 	}
 	s := strings.TrimSpace(string(b))
 	if s == "" {
-		return 0, fmt.Errorf("pid file %s is empty", path)
+		return 0, model.Because("pid file %s is empty", path).Err()
 	}
 	pid, err := strconv.Atoi(s)
 	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("pid file %s does not hold a pid: %q", path, FirstLine(s))
+		return 0, model.Because("pid file %s does not hold a pid: %q", path, FirstLine(s)).Err()
 	}
 	return pid, nil
 }
@@ -256,24 +256,24 @@ const maxPidFile = 64
 // PIDFile= and `nginx -s` find the master through it), unreadable, or naming a process that is
 // no master of the instance (stale, e.g. left by a killed nginx). "" when it is right or when
 // nginx itself has it renamed to .oldbin for an upgrade.
-func pidFileWarning(in model.Instance, err error) string {
+func pidFileWarning(in model.Instance, err error) model.Reason {
 	switch {
 	case in.PidFile == "" || len(in.Hidden) > 0:
-		return ""
+		return model.Reason{}
 	case in.PidFilePID == 0 && in.OldbinPID != 0 && (in.New() == nil || in.New().ActiveWorkers() == 0):
-		return "" // renamed to .oldbin by SIGUSR2 until the new master writes its own
+		return model.Reason{} // renamed to .oldbin by SIGUSR2 until the new master writes its own
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("pid file %s is missing: `nginx -s`, systemd and scripts cannot find master %d; "+
+		return model.Because("pid file %s is missing: `nginx -s`, systemd and scripts cannot find master %d; "+
 			"an upgrade by hotdeploy writes it again", in.PidFile, in.Masters[0].PID)
 	case err != nil:
-		return fmt.Sprintf("pid file %s cannot be read: %v", in.PidFile, err)
+		return model.Because("pid file %s cannot be read: %v", in.PidFile, err)
 	}
 	for _, m := range in.Masters {
 		if m.PID == in.PidFilePID {
-			return ""
+			return model.Reason{}
 		}
 	}
-	return fmt.Sprintf("pid file %s is stale: it names pid %d, which is no master of this instance (master %d)",
+	return model.Because("pid file %s is stale: it names pid %d, which is no master of this instance (master %d)",
 		in.PidFile, in.PidFilePID, in.Masters[0].PID)
 }
 

@@ -4,7 +4,6 @@ package inspect
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"sort"
 	"sync"
@@ -38,7 +37,7 @@ func listPids() ([]int, error) {
 func (s *Scanner) familyPids(now time.Time) ([]int, error) {
 	pids, err := s.table.apply(now, listPids)
 	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
+		return nil, model.Because("list processes: %w", err).Err()
 	}
 	var fam []int
 	for _, pid := range pids {
@@ -62,7 +61,7 @@ func (s *Scanner) familyPids(now time.Time) ([]int, error) {
 }
 
 // ErrGone is returned by Refresh when no master of the instance is alive any more.
-var ErrGone = errors.New("the nginx instance is gone: no master of it is running")
+var ErrGone = model.Because("the nginx instance is gone: no master of it is running").Err()
 
 type procKey struct {
 	pid   int
@@ -195,11 +194,11 @@ func (s *Scanner) InstanceOf(pid int) (model.Instance, error) {
 	p, err := s.readProc(pid, now)
 	if err != nil {
 		s.mu.Unlock()
-		return model.Instance{}, fmt.Errorf("pid %d is not running", pid)
+		return model.Instance{}, model.Because("pid %d is not running", pid).Err()
 	}
 	if p.Role != model.RoleMaster || !Families[p.Comm] {
 		s.mu.Unlock()
-		return model.Instance{}, fmt.Errorf("pid %d is not an nginx master (it is %s: %q)", pid, p.Comm, p.Title)
+		return model.Instance{}, model.Because("pid %d is not an nginx master (it is %s: %q)", pid, p.Comm, p.Title).Err()
 	}
 	if parent, err := s.readProc(p.PPID, now); err == nil && parent.Role == model.RoleMaster && parent.Comm == p.Comm {
 		p = parent

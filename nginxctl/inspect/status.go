@@ -46,7 +46,7 @@ func (s *Scanner) Resolve(t Target) (model.Snapshot, error) {
 			if oldPID, errOld := ReadPidFile(pidFile + ".oldbin"); errOld == nil {
 				pid, pidFile, err = oldPID, pidFile+".oldbin", nil
 			} else {
-				err = fmt.Errorf("pid file %s does not exist", pidFile)
+				err = model.Because("pid file %s does not exist", pidFile).Err()
 			}
 		}
 		if err != nil {
@@ -73,7 +73,7 @@ func (s *Scanner) Resolve(t Target) (model.Snapshot, error) {
 	}
 	if err != nil {
 		if pidFile != "" {
-			err = fmt.Errorf("pid file %s names pid %d: %v", pidFile, pid, err)
+			err = model.Because("pid file %s names pid %d: %v", pidFile, pid, err).Err()
 		}
 		return model.Snapshot{}, badTarget{err}
 	}

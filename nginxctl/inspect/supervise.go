@@ -24,17 +24,18 @@ func Supervise(ctx context.Context, in *model.Instance) *supervisor.Unit {
 		in.Systemd = nil
 		if p, err := supervisor.ParentOf(first.PID); err == nil {
 			if s := supervisor.ClassifyParent(p); s.Known() {
-				in.Supervisor = s.String()
+				in.SupervisorWhy = s.Reason()
+				in.Supervisor = in.SupervisorWhy.String()
 			}
 		}
 		return nil
 	}
 	in.Systemd = supervisor.NewStatus(*u, *in)
 	if f := supervisor.Check(*in, *u); f != nil {
-		in.Warnings = append(in.Warnings, f.String())
+		in.Warn(f.Reason())
 	}
 	if f := supervisor.CheckPidFile(in.PidFile, *u); f != nil {
-		in.Warnings = append(in.Warnings, f.String())
+		in.Warn(f.Reason())
 	}
 	return u
 }

@@ -20,7 +20,7 @@ func (e *IdentityError) Error() string {
 }
 
 // ErrGone reports that the target exited before the signal reached it.
-var ErrGone = errors.New("process is gone")
+var ErrGone = model.Because("process is gone").Err()
 
 // Signal sends sig to the process ref names, and only to it. The pidfd is opened first
 // (os.FindProcess does so on Linux >= 5.4), then the identity is checked: if the pid was
@@ -28,11 +28,11 @@ var ErrGone = errors.New("process is gone")
 // names the exited original and the kernel refuses. Never a process group.
 func Signal(ref model.Ref, sig syscall.Signal) error {
 	if ref.PID <= 1 {
-		return fmt.Errorf("refused to signal pid %d", ref.PID)
+		return model.Because("refused to signal pid %d", ref.PID).Err()
 	}
 	p, err := os.FindProcess(ref.PID)
 	if err != nil {
-		return fmt.Errorf("%s: %w", ref, err)
+		return model.Because("%s: %w", ref, err).Err()
 	}
 	defer p.Release()
 	if err := Verify(ref); err != nil {
@@ -40,9 +40,9 @@ func Signal(ref model.Ref, sig syscall.Signal) error {
 	}
 	if err := p.Signal(sig); err != nil {
 		if errors.Is(err, os.ErrProcessDone) {
-			return fmt.Errorf("%s: %w", ref, ErrGone)
+			return model.Because("%s: %w", ref, ErrGone).Err()
 		}
-		return fmt.Errorf("send %s to %s: %w", SignalName(sig), ref, err)
+		return model.Because("send %s to %s: %w", SignalName(sig), ref, err).Err()
 	}
 	return nil
 }
@@ -53,11 +53,11 @@ func Verify(ref model.Ref) error {
 	st, err := r.Stat(ref.PID)
 	if err != nil || st.State == 'Z' {
 		// A zombie has exited; only its parent's wait is pending.
-		return fmt.Errorf("%s: %w", ref, ErrGone)
+		return model.Because("%s: %w", ref, ErrGone).Err()
 	}
 	title, err := r.Title(ref.PID)
 	if err != nil {
-		return fmt.Errorf("%s: %w", ref, ErrGone)
+		return model.Because("%s: %w", ref, ErrGone).Err()
 	}
 	role, _ := model.ParseTitle(title)
 	if st.StartTicks != ref.StartTicks || st.Comm != ref.Comm || role != ref.Role {

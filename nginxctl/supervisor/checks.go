@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // Finding is a trap systemd sets for an upgrade: what is wrong, why it matters, what to run.
@@ -15,9 +17,24 @@ type Finding struct {
 	Refuse bool `json:"refuse"`
 	// NeedsHuman: found after a step, systemd is left tracking the wrong process (exit 3).
 	NeedsHuman bool `json:"needs_human"`
+	// CauseWhy and FixWhy are Cause and Fix as reasons, for the dashboard's language.
+	CauseWhy model.Reason `json:"-"`
+	FixWhy   model.Reason `json:"-"`
 }
 
 func (f Finding) String() string { return f.Cause + " Fix: " + f.Fix }
+
+// Reason is the finding as one reason, whose English sentence is String's.
+func (f Finding) Reason() model.Reason {
+	return model.Because("%s Fix: %s", f.CauseWhy.Or(f.Cause), f.FixWhy.Or(f.Fix))
+}
+
+// says sets the cause and the fix, in English and as reasons.
+func (f *Finding) says(cause, fix model.Reason) *Finding {
+	f.CauseWhy, f.FixWhy = cause, fix
+	f.Cause, f.Fix = cause.String(), fix.String()
+	return f
+}
 
 // Kinds of findings.
 const (
@@ -38,13 +55,11 @@ func CheckPidFile(nginxPid string, u Unit) *Finding {
 	}
 	f := &Finding{Kind: KindPidFileMismatch, Refuse: true}
 	if u.PIDFile == "" {
-		f.Cause = fmt.Sprintf("%s sets no PIDFile=: when the old master exits at commit, systemd has no way to learn the new master's pid, so it would consider nginx stopped and kill the new master with the rest of the unit.", u.Name)
-		f.Fix = fmt.Sprintf("give the unit PIDFile=%s in a drop-in (systemctl edit %s), run `systemctl restart %s` once so systemd uses it, then upgrade.", nginxPid, u.Name, u.Name)
-		return f
+		return f.says(model.Because("%s sets no PIDFile=: when the old master exits at commit, systemd has no way to learn the new master's pid, so it would consider nginx stopped and kill the new master with the rest of the unit.", u.Name),
+			model.Because("give the unit PIDFile=%s in a drop-in (systemctl edit %s), run `systemctl restart %s` once so systemd uses it, then upgrade.", nginxPid, u.Name, u.Name))
 	}
-	f.Cause = fmt.Sprintf("nginx.conf makes nginx write its pid to %s but %s reads PIDFile=%s: when the old master exits at commit, systemd would not find the new master there, consider nginx stopped and kill the new master.", nginxPid, u.Name, u.PIDFile)
-	f.Fix = fmt.Sprintf("set `pid %s;` in nginx.conf again (what the unit reads), check it with nginx -t, then upgrade.", u.PIDFile)
-	return f
+	return f.says(model.Because("nginx.conf makes nginx write its pid to %s but %s reads PIDFile=%s: when the old master exits at commit, systemd would not find the new master there, consider nginx stopped and kill the new master.", nginxPid, u.Name, u.PIDFile),
+		model.Because("set `pid %s;` in nginx.conf again (what the unit reads), check it with nginx -t, then upgrade.", u.PIDFile))
 }
 
 // samePath compares pid file paths as systemd does: /var/run is /run on every systemd host.
@@ -66,17 +81,15 @@ func CheckType(u Unit, daemonOff bool) *Finding {
 	if u.Type == "forking" && !daemonOff {
 		return nil
 	}
-	cause := fmt.Sprintf("%s is Type=%s: the master systemd started stays the service's main process for good;", u.Name, u.Type)
+	cause := model.Because("%s is Type=%s: the master systemd started stays the service's main process for good; "+
+		"when that master exits at commit systemd considers nginx stopped and kills the new master with the rest of the unit.", u.Name, u.Type)
 	if daemonOff {
-		cause = fmt.Sprintf("nginx runs with `daemon off` under %s (Type=%s): the master never leaves the process systemd started, so nginx ignores USR2, and", u.Name, u.Type)
+		cause = model.Because("nginx runs with `daemon off` under %s (Type=%s): the master never leaves the process systemd started, so nginx ignores USR2, and "+
+			"when that master exits at commit systemd considers nginx stopped and kills the new master with the rest of the unit.", u.Name, u.Type)
 	}
-	return &Finding{
-		Kind:   KindNotForking,
-		Refuse: true,
-		Cause:  cause + " when that master exits at commit systemd considers nginx stopped and kills the new master with the rest of the unit.",
-		Fix: fmt.Sprintf("run nginx as Debian's unit does (Type=forking, PIDFile= equal to nginx's pid directive, daemon on: remove the drop-in that changes it, then `systemctl restart %s`), or replace the binary and run `systemctl restart %s` (a restart: open connections are cut).",
-			u.Name, u.Name),
-	}
+	f := &Finding{Kind: KindNotForking, Refuse: true}
+	return f.says(cause, model.Because("run nginx as Debian's unit does (Type=forking, PIDFile= equal to nginx's pid directive, daemon on: remove the drop-in that changes it, then `systemctl restart %s`), or replace the binary and run `systemctl restart %s` (a restart: open connections are cut).",
+		u.Name, u.Name))
 }
 
 // ReloadSignals says which master `systemctl reload` signals during an upgrade: "pid-file" for

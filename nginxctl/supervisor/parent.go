@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // Parent is the parent process of a master as /proc shows it.
@@ -48,11 +50,14 @@ type Supervisor struct {
 // Known reports whether a supervising parent was recognised.
 func (s Supervisor) Known() bool { return s.Kind != "" }
 
-func (s Supervisor) String() string {
+func (s Supervisor) String() string { return s.Reason().String() }
+
+// Reason is what String says, as a reason for the dashboard's language.
+func (s Supervisor) Reason() model.Reason {
 	if s.Kind == KindContainerInit {
-		return fmt.Sprintf("the container's PID 1 (%s, pid %d)", s.Comm, s.PID)
+		return model.Because("the container's PID 1 (%s, pid %d)", s.Comm, s.PID)
 	}
-	return fmt.Sprintf("%s (pid %d)", s.Comm, s.PID)
+	return model.Because("%s (pid %d)", s.Comm, s.PID)
 }
 
 // ClassifyParent names a known supervisor or a container's PID 1; a daemonised master whose

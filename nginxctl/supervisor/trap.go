@@ -1,10 +1,6 @@
 package supervisor
 
-import (
-	"fmt"
-
-	"github.com/hotdeploy/hotdeploy/model"
-)
+import "github.com/hotdeploy/hotdeploy/model"
 
 // ReloadTrap detects a `systemctl reload` run while an upgrade is under way, from systemd's
 // MainPID and the process tree (the error log at Debian's default level shows nothing): the
@@ -16,38 +12,38 @@ func ReloadTrap(in model.Instance, u Unit) *Finding {
 	if old == nil || nw == nil || u.MainPID != nw.PID {
 		return nil
 	}
-	evidence := ""
+	var evidence model.Reason
 	for _, c := range nw.Children {
 		if c.Role == model.RoleWorker && c.ShuttingDown {
-			evidence = " The new master's workers are being replaced, the mark of that reload."
+			evidence = model.Because(" The new master's workers are being replaced, the mark of that reload.")
 			break
 		}
 	}
-	return &Finding{
-		Kind: KindReloadTrap,
-		Cause: fmt.Sprintf("systemd's MainPID for %s is the new master (pid %d) while the old master (pid %d) still lives: a `systemctl reload` ran during the upgrade, HUPed the master named in %s and systemd followed it.%s",
-			u.Name, nw.PID, old.PID, pidFileName(u), evidence),
-		Fix: fmt.Sprintf("commit (QUIT the old master) and systemd is right again. If you roll back instead, run `systemctl reload %s` once the old master serves alone, so systemd takes it back as MainPID; until then a stop or restart of the unit targets a dead pid.",
-			u.Name),
-	}
+	f := &Finding{Kind: KindReloadTrap}
+	return f.says(model.Because("systemd's MainPID for %s is the new master (pid %d) while the old master (pid %d) still lives: a `systemctl reload` ran during the upgrade, HUPed the master named in %s and systemd followed it.%s",
+		u.Name, nw.PID, old.PID, pidFileName(u), evidence),
+		model.Because("commit (QUIT the old master) and systemd is right again. If you roll back instead, run `systemctl reload %s` once the old master serves alone, so systemd takes it back as MainPID; until then a stop or restart of the unit targets a dead pid.",
+			u.Name))
 }
 
 // AfterCommit checks systemd followed the commit: the unit active, MainPID the new master (it
 // re-reads PIDFile= when the old master exits). Needs a human when not.
 func AfterCommit(in model.Instance, u Unit) *Finding {
-	if f := inactive(u, "commit"); f != nil {
+	after := model.Because("after the commit")
+	if f := inactive(u, after); f != nil {
 		return f
 	}
-	return expectMain(in, u, "commit", "the new master")
+	return expectMain(in, u, after, model.Because("the new master"))
 }
 
 // AfterRollback checks MainPID is the old master again: systemd does nothing at a rollback, so
 // this fails only when MainPID had moved (the reload trap).
 func AfterRollback(in model.Instance, u Unit) *Finding {
-	if f := inactive(u, "rollback"); f != nil {
+	after := model.Because("after the rollback")
+	if f := inactive(u, after); f != nil {
 		return f
 	}
-	return expectMain(in, u, "rollback", "the old master")
+	return expectMain(in, u, after, model.Because("the old master"))
 }
 
 // Check is for status: a unit that is not ok in the state found, whatever step led there.
@@ -56,47 +52,41 @@ func Check(in model.Instance, u Unit) *Finding {
 		return f
 	}
 	if len(in.Masters) == 1 {
-		return expectMain(in, u, "", "the master")
+		return expectMain(in, u, model.Because("now"), model.Because("the master"))
 	}
 	return nil
 }
 
-func inactive(u Unit, step string) *Finding {
+// inactive finds the unit no longer active; when says after which step ("after the commit").
+func inactive(u Unit, when model.Reason) *Finding {
 	if u.ActiveState == "active" || u.ActiveState == "reloading" {
 		return nil
 	}
-	return &Finding{
-		Kind:       KindUnitInactive,
-		NeedsHuman: true,
-		Cause:      fmt.Sprintf("after the %s systemd says %s is %s (%s), not active: it lost track of nginx and may have stopped it.", step, u.Name, u.ActiveState, u.SubState),
-		Fix:        fmt.Sprintf("look at `systemctl status %s`; `systemctl restart %s` puts nginx back under systemd (a restart: open connections are cut).", u.Name, u.Name),
-	}
+	f := &Finding{Kind: KindUnitInactive, NeedsHuman: true}
+	return f.says(model.Because("%s systemd says %s is %s (%s), not active: it lost track of nginx and may have stopped it.", when, u.Name, u.ActiveState, u.SubState),
+		model.Because("look at `systemctl status %s`; `systemctl restart %s` puts nginx back under systemd (a restart: open connections are cut).", u.Name, u.Name))
 }
 
-func expectMain(in model.Instance, u Unit, step, role string) *Finding {
+// expectMain finds MainPID on another process than role, the master it should be; when says
+// "now" or after which step.
+func expectMain(in model.Instance, u Unit, when, role model.Reason) *Finding {
 	if MainPIDOK(in, u.MainPID) || len(in.Masters) != 1 {
 		return nil
 	}
-	when := "now"
-	if step != "" {
-		when = "after the " + step
-	}
-	what := "which is no master of this nginx (an exited pid, or another process)"
+	what := model.Because("which is no master of this nginx (an exited pid, or another process)")
 	if u.MainPID == 0 {
-		what = "none"
+		what = model.Because("none")
 	}
-	return &Finding{
-		Kind:       KindMainPIDWrong,
-		NeedsHuman: true,
-		Cause: fmt.Sprintf("%s systemd's MainPID for %s is %d, %s, not %s (pid %d): a stop or restart of the unit would act on the wrong process.",
-			when, u.Name, u.MainPID, what, role, in.Masters[0].PID),
-		Fix: fmt.Sprintf("run `systemctl reload %s`: nginx reloads its configuration and systemd takes the master in %s as MainPID again.", u.Name, pidFileName(u)),
-	}
+	f := &Finding{Kind: KindMainPIDWrong, NeedsHuman: true}
+	return f.says(model.Because("%s systemd's MainPID for %s is %d, %s, not %s (pid %d): a stop or restart of the unit would act on the wrong process.",
+		when, u.Name, u.MainPID, what, role, in.Masters[0].PID),
+		model.Because("run `systemctl reload %s`: nginx reloads its configuration and systemd takes the master in %s as MainPID again.", u.Name, pidFileName(u)))
 }
 
-func pidFileName(u Unit) string {
+// pidFileName is the unit's PIDFile=, or words for it when it has none.
+func pidFileName(u Unit) any {
 	if u.PIDFile == "" {
-		return "the pid file"
+		return model.Because("the pid file")
 	}
 	return u.PIDFile
 }

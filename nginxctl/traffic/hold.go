@@ -3,13 +3,14 @@ package traffic
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 // HoldMax bounds how long a held connection lives: it ends by itself after this.
@@ -55,12 +56,12 @@ func HoldConnection(ctx context.Context, rawURL string) (*Held, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("hold a connection to %s: %s", tgt.url, describeFailure(tgt.url.String(), classify(err, 0), 0, err, 5*time.Second))
+		return nil, model.Because("hold a connection to %s: %s", tgt.url, describeFailure(tgt.url.String(), classify(err, 0), 0, err, 5*time.Second)).Err()
 	}
 	if resp.StatusCode/100 != 2 {
 		resp.Body.Close()
 		cancel()
-		return nil, fmt.Errorf("hold a connection to %s: it answered %s", tgt.url, resp.Status)
+		return nil, model.Because("hold a connection to %s: it answered %s", tgt.url, resp.Status).Err()
 	}
 	h := &Held{cancel: cancel, done: make(chan struct{})}
 	h.pid, _ = strconv.Atoi(resp.Header.Get(probeHeader))
@@ -84,7 +85,7 @@ func HoldConnectionWhere(ctx context.Context, rawURL string, want func(workerPID
 		seen[h.pid] = true
 		h.Close()
 	}
-	return nil, fmt.Errorf("hold a connection: %d tries landed only on other workers (%d of them)", holdTries, len(seen))
+	return nil, model.Because("hold a connection: %d tries landed only on other workers (%d of them)", holdTries, len(seen)).Err()
 }
 
 // drip reads the body slowly, 1 KiB every half second.

@@ -139,27 +139,28 @@ func (r *Runner) quitSent(in model.Instance) int {
 // restoreSource is the file a restore copies the old build from: the journal's backup when it
 // still holds the very bytes master m runs, else the running binary itself through
 // /proc/PID/exe (readable as long as m lives). A backup that is gone or holds another build is
-// never used; note says so.
-func (r *Runner) restoreSource(m model.Master) (from, sum, note string, err error) {
+// never used; note says so (the zero Reason when there is nothing to say).
+func (r *Runner) restoreSource(m model.Master) (from, sum string, note model.Reason, err error) {
 	running := fmt.Sprintf("/proc/%d/exe", m.PID)
 	sum, err = inspect.FileSHA256(running)
 	if err != nil {
-		return "", "", "", fmt.Errorf("read the binary of master %d: %w", m.PID, err)
+		return "", "", note, model.Because("read the binary of master %d: %w", m.PID, err).Err()
 	}
 	j := r.journal()
 	if j == nil || j.Backup == "" || !j.Old.Is(m.PID, m.StartTicks) {
-		return running, sum, "", nil
+		return running, sum, note, nil
 	}
 	have, berr := inspect.FileSHA256(j.Backup)
 	switch {
 	case berr != nil:
-		note = fmt.Sprintf("the journal's backup %s cannot be read (%v)", j.Backup, berr)
+		note = model.Because("the journal's backup %s cannot be read (%v): restored from %s instead", j.Backup, berr, running)
 	case have != sum:
-		note = fmt.Sprintf("the journal's backup %s holds another build (sha256 %.12s, master %d runs %.12s)", j.Backup, have, m.PID, sum)
+		note = model.Because("the journal's backup %s holds another build (sha256 %.12s, master %d runs %.12s): restored from %s instead",
+			j.Backup, have, m.PID, sum, running)
 	default:
-		return j.Backup, sum, "", nil
+		return j.Backup, sum, note, nil
 	}
-	return running, sum, note + fmt.Sprintf(": restored from %s instead", running), nil
+	return running, sum, note, nil
 }
 
 // drive takes the instance's driver lock for command and looks at the instance again: another

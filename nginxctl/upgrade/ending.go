@@ -3,7 +3,6 @@ package upgrade
 import (
 	"context"
 	"errors"
-	"fmt"
 	"syscall"
 	"time"
 
@@ -88,7 +87,7 @@ func (r *Runner) endAll(ctx context.Context, in model.Instance, step string, ps 
 		for pid := range left {
 			pids = append(pids, pid)
 		}
-		return ended, fmt.Errorf("processes %v still run after SIGQUIT, SIGTERM and SIGKILL", pids)
+		return ended, model.Because("processes %v still run after SIGQUIT, SIGTERM and SIGKILL", pids).Err()
 	}
 	return ended, nil
 }
@@ -140,15 +139,16 @@ func (r *Runner) endLeftovers(ctx context.Context, in model.Instance, step strin
 		return err
 	}
 	ended, eerr := r.endAll(context.WithoutCancel(ctx), in, step, left)
-	note := fmt.Sprintf("the %d processes the dead masters left behind were ended", len(ended))
+	note := model.Because("the %d processes the dead masters left behind were ended", len(ended))
 	if eerr != nil {
-		note = fmt.Sprintf("of the processes the dead masters left behind, %v", eerr)
+		note = model.Because("of the processes the dead masters left behind, %v", eerr)
 	}
 	var se *StepError
 	if errors.As(err, &se) {
 		c := *se
-		c.Reason += "; " + note
+		c.Why = model.Because("%s; %s", c.Why.Or(c.Reason), note)
+		c.Reason = c.Why.String()
 		return &c
 	}
-	return fmt.Errorf("%w; %s", err, note)
+	return model.Because("%w; %s", err, note).Err()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 )
 
@@ -46,7 +47,7 @@ func stage(candidate, binary string) (*staged, error) {
 	}
 	path, sum, err := copyToTemp(candidate, target, mode)
 	if err != nil {
-		return nil, fmt.Errorf("copy %s beside %s: %w", candidate, target, err)
+		return nil, model.Because("copy %s beside %s: %w", candidate, target, err).Err()
 	}
 	return &staged{path: path, target: target, sha256: sum}, nil
 }
@@ -62,7 +63,7 @@ func (s *staged) discard() {
 // survives a crash.
 func (s *staged) install() error {
 	if err := os.Rename(s.path, s.target); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", s.path, s.target, err)
+		return model.Because("rename %s to %s: %w", s.path, s.target, err).Err()
 	}
 	s.path = ""
 	return syncDir(filepath.Dir(s.target))
@@ -77,7 +78,7 @@ func backUp(masterPID int, binary string) (backup, sum, kept string, err error) 
 	running := fmt.Sprintf("/proc/%d/exe", masterPID)
 	runSHA, err := inspect.FileSHA256(running)
 	if err != nil {
-		return backup, "", "", fmt.Errorf("read the running binary of master %d: %w", masterPID, err)
+		return backup, "", "", model.Because("read the running binary of master %d: %w", masterPID, err).Err()
 	}
 	if oldSHA, err := inspect.FileSHA256(backup); err == nil && oldSHA == runSHA {
 		return backup, runSHA, "", nil // already the backup of this build
@@ -98,7 +99,7 @@ func backUp(masterPID int, binary string) (backup, sum, kept string, err error) 
 		}
 	}
 	if err != nil {
-		return backup, "", kept, fmt.Errorf("back up the running binary to %s: %w", backup, err)
+		return backup, "", kept, model.Because("back up the running binary to %s: %w", backup, err).Err()
 	}
 	return backup, sum, kept, nil
 }
@@ -112,14 +113,14 @@ func keepAside(path string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read %s before keeping it: %w", path, err)
+		return "", model.Because("read %s before keeping it: %w", path, err).Err()
 	}
 	kept := path + "." + sum[:12]
 	if have, err := inspect.FileSHA256(kept); err == nil && have == sum {
 		return kept, nil
 	}
 	if err := os.Rename(path, kept); err != nil {
-		return "", fmt.Errorf("keep %s as %s: %w", path, kept, err)
+		return "", model.Because("keep %s as %s: %w", path, kept, err).Err()
 	}
 	return kept, syncDir(filepath.Dir(path))
 }
@@ -146,16 +147,16 @@ func restoreBinary(masterPID int, binary, from, want string) (restored bool, kep
 			}
 		}
 		if err := os.Remove(kept); err != nil && !os.IsNotExist(err) {
-			return false, "", fmt.Errorf("make room for %s: %w", kept, err)
+			return false, "", model.Because("make room for %s: %w", kept, err).Err()
 		}
 		if err := os.Link(target, kept); err != nil {
-			return false, "", fmt.Errorf("keep %s as %s before restoring: %w", target, kept, err)
+			return false, "", model.Because("keep %s as %s before restoring: %w", target, kept, err).Err()
 		}
 	}
 	tmp, sum, err := copyToTemp(from, target, mode)
 	if err == nil && want != "" && sum != want {
 		os.Remove(tmp)
-		err = fmt.Errorf("%s changed while it was copied (sha256 %.12s, want %.12s)", from, sum, want)
+		err = model.Because("%s changed while it was copied (sha256 %.12s, want %.12s)", from, sum, want).Err()
 	}
 	if err == nil {
 		if err = os.Rename(tmp, target); err != nil {
@@ -168,7 +169,7 @@ func restoreBinary(masterPID int, binary, from, want string) (restored bool, kep
 		return true, kept, nil
 	}
 	if err != nil {
-		return false, kept, fmt.Errorf("restore %s from master %d: %w", binary, masterPID, err)
+		return false, kept, model.Because("restore %s from master %d: %w", binary, masterPID, err).Err()
 	}
 	return true, kept, nil
 }
@@ -236,7 +237,7 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
+		return model.Because("sync %s: %w", dir, err).Err()
 	}
 	return nil
 }

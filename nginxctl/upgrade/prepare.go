@@ -77,7 +77,7 @@ func absCandidate(path string) (string, error) {
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("candidate %s: %w", path, err)
+		return "", model.Because("candidate %s: %w", path, err).Err()
 	}
 	return abs, nil
 }

@@ -273,8 +273,8 @@ func (r *Runner) RestoreBinary(in model.Instance) (model.Instance, error) {
 	if !restored && err == nil {
 		return in, nil
 	}
-	if note != "" {
-		r.emit(Event{Step: "rollback", Kind: "warning", PID: m.PID, Message: note})
+	if note.Code != "" {
+		r.emit(Event{Step: "rollback", Kind: "warning", PID: m.PID, Why: note})
 	}
 	entry := audit.Entry{Instance: in.Key(), Action: "restore", PID: m.PID, StartTicks: m.StartTicks, Result: "restored"}
 	if err != nil {

@@ -235,15 +235,15 @@ func (w *drainWatch) progress(cur model.Instance) {
 // drainState says what is left of the old master's children: each draining worker with how long
 // it has drained (a long-lived connection holds it), and how many still accept.
 func drainState(o model.Master, now time.Time) model.Reason {
-	var draining []string
+	var draining model.Reasons
 	for _, c := range o.Children {
 		if c.ShuttingDown {
-			draining = append(draining, fmt.Sprintf("%s %d for %s", c.Role, c.PID, now.Sub(c.DrainingSince).Round(100*time.Millisecond)))
+			draining = append(draining, model.Because("%s %d for %s", c.Role, c.PID, now.Sub(c.DrainingSince).Round(100*time.Millisecond)))
 		}
 	}
 	if len(draining) > 0 {
 		return model.Because("old master %d: %d children left, %d still accepting; draining: %s",
-			o.PID, len(o.Children), o.ActiveWorkers(), strings.Join(draining, ", "))
+			o.PID, len(o.Children), o.ActiveWorkers(), draining)
 	}
 	return model.Because("old master %d: %d children left, %d still accepting", o.PID, len(o.Children), o.ActiveWorkers())
 }

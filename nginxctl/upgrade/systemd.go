@@ -20,11 +20,11 @@ func (h *headless) systemdPreflight(in model.Instance) error {
 	daemonOff := in.Masters[0].SignalsIgnored != ""
 	for _, f := range []*supervisor.Finding{supervisor.CheckType(*h.unit, daemonOff), supervisor.CheckPidFile(in.PidFile, *h.unit)} {
 		if f != nil && f.Refuse {
-			return &StepError{Step: "preflight", Refused: true, Reason: f.String(), Err: errors.New(f.Kind)}
+			return &StepError{Step: "preflight", Refused: true, Reason: f.String(), Why: f.Reason(), Err: errors.New(f.Kind)}
 		}
 	}
 	if f := supervisor.ReloadTrap(in, *h.unit); f != nil {
-		h.event(Event{Time: time.Now(), Step: "preflight", Kind: "warning", Message: f.String()})
+		h.event(Event{Time: time.Now(), Step: "preflight", Kind: "warning", Message: f.String(), Why: f.Reason()})
 	}
 	return nil
 }
@@ -57,7 +57,7 @@ func (h *headless) systemdAfter(ctx context.Context, in model.Instance, check fu
 	if f == nil {
 		return ExitDone
 	}
-	h.event(Event{Time: time.Now(), Step: "systemd", Kind: "warning", Message: f.String()})
+	h.event(Event{Time: time.Now(), Step: "systemd", Kind: "warning", Message: f.String(), Why: f.Reason()})
 	if f.NeedsHuman {
 		return ExitNeedsHuman
 	}
