@@ -83,9 +83,12 @@ type Model struct {
 	gen *atomic.Int64
 
 	// What the last scan and refresh saw.
-	scanned   bool
-	scanErr   error
-	lastScan  time.Time
+	scanned  bool
+	scanErr  error
+	lastScan time.Time
+	// fullAt is when the last full read (a scan, or a refresh that read again) came in, by the
+	// wall clock the quiet loop keeps time with.
+	fullAt    time.Time
 	scanDue   bool
 	instances []model.Instance
 	notes     []string

@@ -130,12 +130,28 @@ func TestQuietRefreshSkipsFullReadsWhileStill(t *testing.T) {
 		t.Errorf("while still: %d full refreshes and %d checks in a second, want 1 (the second's) and many", n, checks)
 	}
 
+	// After a recent full read, the second's message is the same reading, every CPU share at
+	// zero (none of its processes ran), without a read.
+	busy := idleInstance()
+	busy.Masters[0].Children[0].CPU = 12.5
+	m, cs = quietModel(t, busy)
+	m.deps.Source = &stillSource{countingSource: cs}
+	m.fullAt = time.Now()
+	msg, ok := m.tick()().(refreshMsg)
+	if !ok || !msg.still || cs.count() != 0 {
+		t.Fatalf("handed %T (still %v) after %d full refreshes, want the still reading after none", msg, msg.still, cs.count())
+	}
+	if cpu := msg.in.Masters[0].Children[0].CPU; cpu != 0 || m.inst.Masters[0].Children[0].CPU != 12.5 {
+		t.Errorf("still reading: CPU %v, want 0; the screen's instance now says %v, want it untouched (12.5)",
+			cpu, m.inst.Masters[0].Children[0].CPU)
+	}
+
 	m, cs = quietModel(t, bothServingInstance())
 	cs.changeAfter, cs.next = 1, oldDrainingInstance()
 	ss = &stillSource{countingSource: cs, stillUntil: 3}
 	m.deps.Source = ss
 	start := time.Now()
-	msg, ok := m.tick()().(refreshMsg)
+	msg, ok = m.tick()().(refreshMsg)
 	if !ok || msg.in.Phase != model.PhaseOldDraining {
 		t.Fatalf("handed %T (%v) once the check said nginx ran, want the old-draining reading", msg, ok)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -30,6 +31,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// A read that started before a kick may predate the step's effect: only its log
 		// lines are kept.
 		if msg.seq == m.loop {
+			m.fullAt = time.Now()
 			m.applyScan(msg.snap, msg.err)
 			m.applyExtras(msg.extras)
 		}
@@ -37,6 +39,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.afterRead(msg.seq)
 	case refreshMsg:
 		if msg.seq == m.loop {
+			if !msg.still {
+				m.fullAt = time.Now()
+			}
 			m.applyRefresh(msg)
 			m.applyExtras(msg.extras)
 		}
