@@ -25,7 +25,8 @@ var ErrFeedLost = errors.New("process connector: events were lost")
 // OpenExecFeed fails elsewhere. It never decides anything alone: its user re-reads /proc for
 // what it names. Not safe for concurrent use.
 type ExecFeed struct {
-	conn *procConn
+	conn  *procConn
+	batch *batch
 }
 
 // OpenExecFeed subscribes to the connector.
@@ -37,7 +38,7 @@ func OpenExecFeed() (*ExecFeed, error) {
 	if unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, execFeedBuffer) != nil {
 		_ = unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, execFeedBuffer)
 	}
-	return &ExecFeed{conn: c}, nil
+	return &ExecFeed{conn: c, batch: newBatch()}, nil
 }
 
 // FeedEvent is what happened to a process, as the feed tells it.
@@ -58,19 +59,8 @@ const (
 func (f *ExecFeed) Drain(fn func(ev FeedEvent, pid int)) error {
 	var lost error
 	ne := binary.NativeEndian
-	for {
-		n, _, err := unix.Recvfrom(f.conn.fd, f.conn.buf, unix.MSG_DONTWAIT)
-		if err == unix.ENOBUFS {
-			lost = ErrFeedLost
-			continue
-		}
-		if err == unix.EINTR {
-			continue
-		}
-		if n <= 0 || err != nil {
-			return lost
-		}
-		eachEvent(f.conn.buf[:n], func(what uint32, data []byte) {
+	event := func(b []byte) {
+		eachEvent(b, func(what uint32, data []byte) {
 			switch what {
 			case procEventFork:
 				// parent pid, parent tgid, child pid, child tgid
@@ -85,6 +75,16 @@ func (f *ExecFeed) Drain(fn func(ev FeedEvent, pid int)) error {
 				}
 			}
 		})
+	}
+	for {
+		n, err := f.batch.recv(f.conn.fd, event)
+		switch {
+		case err == unix.ENOBUFS:
+			lost = ErrFeedLost
+		case err == unix.EINTR:
+		case err != nil || n == 0:
+			return lost
+		}
 	}
 }
 
