@@ -242,5 +242,21 @@ func BenchmarkRefresh(b *testing.B) {
 			b.ReportMetric(float64(len(in.Masters[0].Children)+1), "procs/refresh")
 		})
 	}
+	// What the dashboard's quiet loop does between full refreshes: ask whether anything ran.
+	b.Run("still-check", func(b *testing.B) {
+		cur, err := sc.Refresh(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		still := 0
+		measure(b, func() {
+			if sc.Still(cur) {
+				still++
+			}
+		})
+		if still == 0 {
+			b.Fatal("Still never said an idle nginx was still: the benchmark measured full refreshes' checks only")
+		}
+	})
 	sc.Close()
 }

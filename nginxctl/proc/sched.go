@@ -25,9 +25,14 @@ func (r *Reader) Sched(pid int) (Sched, error) {
 
 // parseSched reads "run_ns wait_ns slices".
 func parseSched(b []byte) (Sched, error) {
-	f := bytes.Fields(b)
-	if len(f) < 3 {
-		return Sched{}, errBadStat
+	var f [3][]byte
+	for i := range f {
+		b = bytes.TrimLeft(b, " ")
+		end := bytes.IndexAny(b, " \n")
+		if end < 0 {
+			end = len(b)
+		}
+		f[i], b = b[:end], b[end:]
 	}
 	run, ok1 := parseInt(f[0])
 	slices, ok2 := parseInt(f[2])
