@@ -64,7 +64,8 @@ func (m Model) quietRefresh() tea.Cmd {
 			if !clock.Now().Before(scanAt) {
 				return scan()
 			}
-			if still != nil && still(in) {
+			refresh := src.Refresh
+			if still != nil && still.Still(in) {
 				if time.Since(start) < quietFor {
 					continue
 				}
@@ -73,8 +74,9 @@ func (m Model) quietRefresh() tea.Cmd {
 					return refreshMsg{key: key, in: idleCPU(in), path: path, seq: seq, still: true,
 						extras: extras{probe: last.probe, held: last.held, drv: last.drv}}
 				}
+				refresh = still.RefreshStill
 			}
-			cur, err := src.Refresh(in)
+			cur, err := refresh(in)
 			msg := refreshMsg{key: key, in: cur, err: err, lines: src.LogLines(path), path: path, seq: seq, extras: ex()}
 			now := reading{in: cur, probe: msg.probe, held: msg.held, drv: msg.drv}
 			if err != nil || len(msg.lines) > 0 || time.Since(start) >= quietFor || !last.same(now) {
@@ -86,9 +88,10 @@ func (m Model) quietRefresh() tea.Cmd {
 }
 
 // stiller is a Source that can tell, cheaply, that a refresh would read what the last one read
-// (inspect.Scanner.Still).
+// (inspect.Scanner.Still), and refresh knowing it (what only moves when nginx runs is kept).
 type stiller interface {
 	Still(in model.Instance) bool
+	RefreshStill(in model.Instance) (model.Instance, error)
 }
 
 // stillCheck is the quiet loop's cheap check between full refreshes, or nil where every refresh
@@ -96,12 +99,12 @@ type stiller interface {
 // their own. Within quietFor, a refresh that the check says would find nothing new is skipped:
 // what moves without nginx running (a binary installed by hand, a pid file removed, another
 // driver's lock) is then seen within a second instead of one interval.
-func (m Model) stillCheck() func(model.Instance) bool {
+func (m Model) stillCheck() stiller {
 	st, ok := m.deps.Source.(stiller)
 	if !ok || m.deps.Probe != nil || m.held != nil {
 		return nil
 	}
-	return st.Still
+	return st
 }
 
 // reading is what one refresh read and the screen shows.

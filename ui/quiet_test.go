@@ -110,6 +110,11 @@ type stillSource struct {
 	checks, stillUntil int
 }
 
+// RefreshStill counts as a full refresh: it reads everything but the connection counts.
+func (s *stillSource) RefreshStill(in model.Instance) (model.Instance, error) {
+	return s.Refresh(in)
+}
+
 func (s *stillSource) Still(model.Instance) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,5 +169,23 @@ func TestQuietRefreshSkipsFullReadsWhileStill(t *testing.T) {
 	m, _ = quietModel(t, idleInstance())
 	if m.stillCheck() != nil {
 		t.Fatal("a source without Still got a check")
+	}
+}
+
+// A refresh after a still-check keeps each worker's connection count, by pid and start: a
+// worker that is another process under the same pid keeps its own.
+func TestCarryConnsKeepsCountsOfTheSameProcesses(t *testing.T) {
+	prev := idleInstance()
+	prev.Masters[0].Children[0].Conns = 5
+	cur := idleInstance()
+	cur.Masters[0].Children[0].Conns = -1
+	cur.Masters[0].Children[1].Conns = -1
+	cur.Masters[0].Children[1].StartTicks++ // the pid was reused
+	carryConns(prev, &cur)
+	if got := cur.Masters[0].Children[0].Conns; got != 5 {
+		t.Errorf("same worker: %d connections, want 5", got)
+	}
+	if got := cur.Masters[0].Children[1].Conns; got != -1 {
+		t.Errorf("another process under a known pid: %d connections, want -1 (unknown)", got)
 	}
 }

@@ -102,13 +102,28 @@ type supervision struct {
 }
 
 func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) {
+	return s.refresh(in, true)
+}
+
+// RefreshStill is Refresh right after Still said none of in's processes ran: no worker
+// accepted or closed a connection, so the counts are in's, without a dump of the host's
+// socket table.
+func (s *liveSource) RefreshStill(in model.Instance) (model.Instance, error) {
+	return s.refresh(in, false)
+}
+
+func (s *liveSource) refresh(in model.Instance, count bool) (model.Instance, error) {
 	cur, err := s.sc.Refresh(in)
 	if err == nil {
 		s.mu.Lock()
 		s.shown = cur.Key()
 		sv := s.supervision
 		s.mu.Unlock()
-		s.countConns(&cur)
+		if count {
+			s.countConns(&cur)
+		} else {
+			carryConns(in, &cur)
+		}
 		if sv.key == cur.Key() {
 			// MainPID as systemd last said it, judged against the tree as it is now.
 			if sv.unit != nil {
@@ -126,6 +141,18 @@ func (s *liveSource) Refresh(in model.Instance) (model.Instance, error) {
 
 // Still tells whether a refresh of in would read what the last one did (inspect.Scanner.Still).
 func (s *liveSource) Still(in model.Instance) bool { return s.sc.Still(in) }
+
+// carryConns gives each worker of cur the count it had in prev (same pid and start).
+func carryConns(prev model.Instance, cur *model.Instance) {
+	for i := range cur.Masters {
+		for j := range cur.Masters[i].Children {
+			c := &cur.Masters[i].Children[j]
+			if p, ok := prev.Find(c.PID); ok && p.StartTicks == c.StartTicks {
+				c.Conns = p.Conns
+			}
+		}
+	}
+}
 
 // countConns fills in the established connections of each worker. Without permission to read
 // the workers' sockets (not root) the counts stay unknown and the column stays hidden.
