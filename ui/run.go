@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sync"
 	"syscall"
 	"time"
 
@@ -117,32 +116,29 @@ func actionsDisabled(err error) (string, model.Reason) {
 // more CPU than the refresh itself on a 2-core host.
 func runProgram(m Model) error {
 	runtime.GOMAXPROCS(1)
-	var p *tea.Program
 	hup, done := make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	var mu sync.Mutex
+	ready := make(chan *tea.Program, 1)
 	go func() {
 		select {
 		case <-hup:
-			mu.Lock()
-			if p != nil {
+			// A hang-up before the program is known waits for it: Quit then ends it at its
+			// first message.
+			select {
+			case p := <-ready:
 				p.Quit()
+			case <-done:
 			}
-			mu.Unlock()
 		case <-done:
 		}
 	}()
-	started := func(q *tea.Program) {
-		mu.Lock()
-		p = q
-		mu.Unlock()
-	}
+	started := func(p *tea.Program) { ready <- p }
 	ok, err := paintProgram(m, started)
 	if !ok {
-		q := tea.NewProgram(m, tea.WithAltScreen(), tea.WithFPS(10))
-		started(q)
-		_, err = q.Run()
+		p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithFPS(10))
+		started(p)
+		_, err = p.Run()
 	}
 	close(done)
 	if errors.Is(err, tea.ErrInterrupted) {
