@@ -96,9 +96,10 @@ type stiller interface {
 
 // stillCheck is the quiet loop's cheap check between full refreshes, or nil where every refresh
 // must be full: a source that cannot tell, or a probe or held download, whose figures move on
-// their own. Within quietFor, a refresh that the check says would find nothing new is skipped:
-// what moves without nginx running (a binary installed by hand, a pid file removed, another
-// driver's lock) is then seen within a second instead of one interval.
+// their own. A refresh that the check says would find nothing new is skipped, but for the
+// once-a-second message (the last reading, CPU at zero) and a full one every fullEvery: what
+// moves without nginx running (a binary installed by hand, a pid file removed, another
+// driver's lock) is then seen within fullEvery instead of one interval.
 func (m Model) stillCheck() stiller {
 	st, ok := m.deps.Source.(stiller)
 	if !ok || m.deps.Probe != nil || m.held != nil {

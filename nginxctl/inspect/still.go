@@ -83,8 +83,8 @@ func (s *sampler) noteChildren(pid int, kids []int) {
 // children. Nothing nginx does (a title, a worker's exit or connection, a line in the error log,
 // a pid file written, a new master forked) happens without one of them running, so the
 // dashboard checks this four times a second with a few reads that need no wake-up of the Go
-// scheduler (see proc's rawPread), and refreshes in full only when it says no, or once a
-// second. It says no whenever it cannot tell: a kernel without scheduler statistics, a scanner
+// scheduler (see proc's rawPread), and refreshes in full only when it says no, or every few
+// seconds. It says no whenever it cannot tell: a kernel without scheduler statistics, a scanner
 // that keeps no files, an instance with orphans (their exits are not its children's).
 func (s *Scanner) Still(in model.Instance) bool {
 	s.mu.Lock()
