@@ -24,7 +24,7 @@ var allowedImports = map[string][]string{
 	"nginxctl/supervisor/nspawntest": {"nginxctl/supervisor"},
 	"assets/ansible/fleettest":       {},
 	"nginxctl/audit":                 {"model"},
-	"nginxctl/driver":                {"nginxctl/proc"},
+	"nginxctl/driver":                {"model", "nginxctl/proc"},
 	"nginxctl/inspect":               {"model", "nginxctl/proc", "nginxctl/supervisor"},
 	"nginxctl/traffic":               {"model"},
 	"nginxctl/upgrade":               {"model", "nginxctl/proc", "nginxctl/inspect", "nginxctl/audit", "nginxctl/driver", "nginxctl/traffic", "nginxctl/supervisor"},

@@ -89,12 +89,28 @@ func (e *ReasonError) Unwrap() []error {
 	return nil
 }
 
+// Explainer is an error of its own type that keeps its sentence as a reason too (a refused
+// signal, another driver's hold): ReasonOf finds it as it finds a ReasonError.
+type Explainer interface {
+	error
+	Why() Reason
+}
+
 // ReasonOf returns the reason an error says when its whole message is that reason (the error
-// is a ReasonError, or wraps one without adding words), else the zero Reason.
+// is a ReasonError or an Explainer, or wraps one without adding words), else the zero Reason.
 func ReasonOf(err error) Reason {
+	if err == nil {
+		return Reason{}
+	}
 	var re *ReasonError
-	if err != nil && errors.As(err, &re) && re.Reason.Says(err.Error()) {
+	if errors.As(err, &re) && re.Reason.Says(err.Error()) {
 		return re.Reason
+	}
+	var ex Explainer
+	if errors.As(err, &ex) {
+		if r := ex.Why(); r.Says(err.Error()) {
+			return r
+		}
 	}
 	return Reason{}
 }

@@ -87,3 +87,37 @@ func TestReasonWrapsErrors(t *testing.T) {
 		t.Errorf("a list of reasons reads %q", got)
 	}
 }
+
+// explained is an error type of its own that keeps its sentence as a reason (as a refused
+// signal does), with a message that may have drifted from it.
+type explained struct {
+	msg string
+	why Reason
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Why() Reason   { return e.why }
+
+// ReasonOf finds the reason of an Explainer, wrapped or not, as long as the whole message is it.
+func TestReasonOfExplainer(t *testing.T) {
+	why := Because("refused to signal %s: that pid is now %s; refresh and look again", "nginx master pid 7", "sh")
+	own := &explained{msg: why.String(), why: why}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"bare", own, why.Code},
+		{"wrapped without words", fmt.Errorf("%w", own), why.Code},
+		{"wrapped with words", fmt.Errorf("commit: %w", own), ""},
+		{"message drifted", &explained{msg: "something else", why: why}, ""},
+		{"inside a reason", Because("%s: %w", "x", own).Err(), "%s: %w"},
+		{"nil", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ReasonOf(tc.err).Code; got != tc.want {
+				t.Errorf("ReasonOf(%v).Code = %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}

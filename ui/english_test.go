@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
+	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
 	nproc "github.com/hotdeploy/hotdeploy/nginxctl/proc"
 	"github.com/hotdeploy/hotdeploy/nginxctl/supervisor"
@@ -267,6 +270,94 @@ func screenCases(t *testing.T) []screenCase {
 	stale := model.Because("pid file %s is stale: it names pid %d, which is no master of this instance (master %d)", "/run/nginx.pid", 4242, 1000)
 	cases = append(cases, screenCase{name: "warning: stale pid file", english: stale.String(),
 		screen: func(t *testing.T, lang Lang) string { return warningsOf(t, lang, stale) }})
+
+	// 10. A signal refused because the pid now names another process (a live one, seen with
+	// another start time), as the runner reports it and as a bare error.
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	st, err := nproc.NewReader().Stat(sleeper.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := model.Ref{PID: sleeper.Process.Pid, StartTicks: st.StartTicks + 1, Comm: "nginx", Role: model.RoleMaster}
+	ierr := nproc.Signal(stranger, syscall.SIGQUIT)
+	var ie *nproc.IdentityError
+	if !errors.As(ierr, &ie) {
+		t.Fatalf("Signal(%v) = %v: want an IdentityError", stranger, ierr)
+	}
+	cases = append(cases, screenCase{name: "identity refusal", english: ierr.Error(), keep: []string{stranger.String()},
+		screen: func(t *testing.T, lang Lang) string {
+			return stepFailure(t, lang, model.ActCommit, StepResult{Err: &upgrade.StepError{Step: "commit", Refused: true,
+				Reason: ierr.Error(), Why: model.ReasonOf(ierr), Err: ierr}})
+		}})
+	cases = append(cases, screenCase{name: "identity refusal, bare", english: ierr.Error(), keep: []string{stranger.String()},
+		screen: func(t *testing.T, lang Lang) string {
+			return stepFailure(t, lang, model.ActCommit, StepResult{Err: ierr})
+		}})
+
+	// 11. Another driver holds the instance: a second Acquire of a lock this process holds, the
+	// refusal of a lock file not yet written, and what the dashboard says while it watches the
+	// holder (its refusal of an action, its status line).
+	lockDir := filepath.Join(dir, "locks")
+	key := driver.Key("/run/nginx.pid")
+	held, err := driver.Acquire(lockDir, key, "upgrade")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = held.Release() })
+	if err := held.SetStep("drain"); err != nil {
+		t.Fatal(err)
+	}
+	_, herr2 := driver.Acquire(lockDir, key, "dashboard")
+	var he *driver.HeldError
+	if !errors.As(herr2, &he) || he.Holder == nil {
+		t.Fatalf("a second Acquire = %v: want a HeldError naming the holder", herr2)
+	}
+	starting := &driver.HeldError{Instance: key, Path: driver.LockPath(lockDir, key)}
+	for _, h := range []struct {
+		name string
+		err  error
+	}{{"held", herr2}, {"held, holder starting", starting}} {
+		cases = append(cases, screenCase{name: h.name, english: h.err.Error(),
+			screen: func(t *testing.T, lang Lang) string {
+				return stepFailure(t, lang, model.ActUpgrade, StepResult{Err: h.err})
+			}})
+	}
+	holder := *he.Holder
+	for _, sudo := range []string{"", "alice"} {
+		h := holder
+		h.SudoUser = sudo
+		cases = append(cases, screenCase{name: "other driver refuses, sudo " + sudo, english: h.String() + ": wait for it or stop it",
+			screen: func(t *testing.T, lang Lang) string {
+				m, _, _ := newModel(t, Options{Lang: lang}, installedInstance())
+				m.drv.other = &h
+				m, _ = press(t, m, "u")
+				if m.flash == nil {
+					t.Fatal("no refusal shown")
+				}
+				return m.flash.text
+			}})
+	}
+	fresh := holder
+	fresh.Step = ""
+	cases = append(cases, screenCase{name: "other driver status line", english: fresh.String() + ": no action is offered until it lets go",
+		screen: func(t *testing.T, lang Lang) string {
+			m, _, _ := newModel(t, Options{Lang: lang}, installedInstance())
+			m.drv.other = &fresh
+			line, _ := m.statusLine()
+			return line
+		}})
+
+	// 12. A commit refused because the new master died before its SIGQUIT (the runner's own
+	// test in package upgrade checks it says this).
+	dead := model.Because("the new master %d is gone: the old master %d serves and was not sent SIGQUIT", 2000, 1000)
+	cases = append(cases, screenCase{name: "commit: new master gone", english: dead.String(),
+		screen: func(t *testing.T, lang Lang) string {
+			return stepFailure(t, lang, model.ActCommit, StepResult{Err: &upgrade.StepError{Step: "commit", Refused: true, Reason: dead.String(), Why: dead}})
+		}})
 	return cases
 }
 

@@ -153,12 +153,12 @@ func (m Model) driverVerdict(v model.Verdict) model.Verdict {
 	if !v.Allowed || m.drv.other == nil || v.Action == model.ActTest {
 		return v
 	}
-	return model.Verdict{Action: v.Action, Reason: m.drv.other.String() + ": wait for it or stop it"}
+	return refusal(v.Action, "%s: wait for it or stop it", m.drv.other.Why())
 }
 
 // driverLine is the status line while another driver holds the instance.
 func (m Model) driverLine() string {
-	return m.drv.other.String() + ": no action is offered until it lets go"
+	return m.tr.sayReason(model.Because("%s: no action is offered until it lets go", m.drv.other.Why()))
 }
 
 // releaseWhenIdle ends the window once no step runs and the instance is idle again with the

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 )
 
 func TestKeyIsTheRealPathOfThePidFile(t *testing.T) {
@@ -211,4 +213,35 @@ func TestHelperHoldLock(t *testing.T) {
 	fmt.Println("locked")
 	time.Sleep(time.Minute) // killed long before
 	os.Exit(1)
+}
+
+// The refusals of a held instance say what they always said in English, and carry it as a
+// reason (model.ReasonOf finds it) for the dashboard's language.
+func TestHeldRefusalCarriesItsReason(t *testing.T) {
+	since := time.Date(2001, 2, 3, 4, 5, 6, 0, time.Local)
+	h := Holder{PID: 42, User: "root", Instance: "run-nginx", Since: since}
+	sudo := h
+	sudo.SudoUser, sudo.Step = "alice", "drain"
+	for _, tc := range []struct {
+		name string
+		err  *HeldError
+		want string
+	}{
+		{"no step yet", &HeldError{Holder: &h, Instance: "run-nginx"},
+			"hotdeploy pid 42 (user root) has driven run-nginx since 2001-02-03 04:05:06, step none yet: wait for it or stop it"},
+		{"via sudo", &HeldError{Holder: &sudo, Instance: "run-nginx"},
+			"hotdeploy pid 42 (user root via sudo from alice) has driven run-nginx since 2001-02-03 04:05:06, step drain: wait for it or stop it"},
+		{"holder starting", &HeldError{Instance: "run-nginx", Path: "/run/hotdeploy/run-nginx.lock"},
+			"another hotdeploy drives run-nginx (it holds /run/hotdeploy/run-nginx.lock): wait for it or stop it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.err.Error(); got != tc.want {
+				t.Errorf("Error() = %q\nwant      %q", got, tc.want)
+			}
+			why := model.ReasonOf(fmt.Errorf("%w", tc.err))
+			if why.Code == "" || why.String() != tc.want {
+				t.Errorf("ReasonOf = %q / %q, want a code saying %q", why.Code, why.String(), tc.want)
+			}
+		})
+	}
 }

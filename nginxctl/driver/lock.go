@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/proc"
 )
 
@@ -34,16 +35,19 @@ type Holder struct {
 }
 
 // String is the sentence a second driver is refused with.
-func (h Holder) String() string {
-	who := "user " + h.User
+func (h Holder) String() string { return h.Why().String() }
+
+// Why is String as a code and its arguments, for the dashboard's language.
+func (h Holder) Why() model.Reason {
+	who := model.Because("user %s", h.User)
 	if h.SudoUser != "" {
-		who += " via sudo from " + h.SudoUser
+		who = model.Because("user %s via sudo from %s", h.User, h.SudoUser)
 	}
-	step := h.Step
-	if step == "" {
-		step = "none yet"
+	var step any = h.Step
+	if h.Step == "" {
+		step = model.Because("none yet")
 	}
-	return fmt.Sprintf("hotdeploy pid %d (%s) has driven %s since %s, step %s", h.PID, who, h.Instance, clock(h.Since), step)
+	return model.Because("hotdeploy pid %d (%s) has driven %s since %s, step %s", h.PID, who, h.Instance, clock(h.Since), step)
 }
 
 // clock is a time as an operator reads it: the time of day today, with the date otherwise.
@@ -75,11 +79,15 @@ type HeldError struct {
 	Path     string
 }
 
-func (e *HeldError) Error() string {
+func (e *HeldError) Error() string { return e.Why().String() }
+
+// Why is the refusal as a reason, so model.ReasonOf finds it and the dashboard says it in its
+// language; its English is Error's.
+func (e *HeldError) Why() model.Reason {
 	if e.Holder == nil {
-		return fmt.Sprintf("another hotdeploy drives %s (it holds %s): wait for it or stop it", e.Instance, e.Path)
+		return model.Because("another hotdeploy drives %s (it holds %s): wait for it or stop it", e.Instance, e.Path)
 	}
-	return e.Holder.String() + ": wait for it or stop it"
+	return model.Because("%s: wait for it or stop it", e.Holder.Why())
 }
 
 // IsHeld tells whether err is a refusal because another driver holds the instance.

@@ -2,7 +2,6 @@ package proc
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"syscall"
 
@@ -13,10 +12,17 @@ import (
 type IdentityError struct {
 	Want model.Ref
 	Got  string
+	// GotWhy is Got as a code and its arguments, for the dashboard's language (zero when Got
+	// came as plain text).
+	GotWhy model.Reason `json:"-"`
 }
 
-func (e *IdentityError) Error() string {
-	return fmt.Sprintf("refused to signal %s: that pid is now %s; refresh and look again", e.Want, e.Got)
+func (e *IdentityError) Error() string { return e.Why().String() }
+
+// Why is the refusal as a reason, so model.ReasonOf finds it and the dashboard says it in its
+// language; its English is Error's.
+func (e *IdentityError) Why() model.Reason {
+	return model.Because("refused to signal %s: that pid is now %s; refresh and look again", e.Want, e.GotWhy.Or(e.Got))
 }
 
 // ErrGone reports that the target exited before the signal reached it.
@@ -61,7 +67,8 @@ func Verify(ref model.Ref) error {
 	}
 	role, _ := model.ParseTitle(title)
 	if st.StartTicks != ref.StartTicks || st.Comm != ref.Comm || role != ref.Role {
-		return &IdentityError{Want: ref, Got: fmt.Sprintf("%s %q started at tick %d", st.Comm, title, st.StartTicks)}
+		got := model.Because("%s %q started at tick %d", st.Comm, title, st.StartTicks)
+		return &IdentityError{Want: ref, Got: got.String(), GotWhy: got}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package upgrade
 
 import (
 	"context"
-	"fmt"
 	"syscall"
 	"time"
 
@@ -32,12 +31,13 @@ func (r *Runner) Commit(ctx context.Context, in model.Instance) (model.Instance,
 	// record and just before the signal.
 	i := r.noteSending(model.ActCommit, old.Process, proc.SignalName(syscall.SIGQUIT))
 	if cur, err := r.fresh(in, model.ActCommit); err != nil || cur.New() == nil || cur.New().PID != nw.PID || exited(nw.Process) {
-		reason := fmt.Sprintf("the new master %d is gone: the old master %d serves and was not sent SIGQUIT", nw.PID, old.PID)
-		r.noteSent(model.ActCommit, i, "not-sent", reason)
+		se := (&StepError{Step: step, Refused: true, Log: log.last(20), Err: err}).
+			because("the new master %d is gone: the old master %d serves and was not sent SIGQUIT", nw.PID, old.PID)
+		r.noteSent(model.ActCommit, i, "not-sent", se.Reason)
 		if cur.Masters == nil {
 			cur = in
 		}
-		return cur, &StepError{Step: step, Refused: true, Reason: reason, Log: log.last(20), Err: err}
+		return cur, se
 	}
 	if err := r.sendNoted(ctx, in, model.ActCommit, old.Process, syscall.SIGQUIT, i); err != nil {
 		return in, err

@@ -2,6 +2,8 @@ package upgrade_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"syscall"
 	"testing"
@@ -119,6 +121,14 @@ func TestCommitRefusedWhenNewMasterDiesBeforeQuit(t *testing.T) {
 	_, cerr := rg.runner.Commit(context.Background(), in)
 	if cerr == nil || !upgrade.IsRefused(cerr) {
 		t.Errorf("commit with the new master dead: %v, want a refusal", cerr)
+	}
+	// The refusal says so in English, and carries it as a code for the dashboard's language.
+	var se *upgrade.StepError
+	want := fmt.Sprintf("the new master %d is gone: the old master %d serves and was not sent SIGQUIT", nw.PID, rg.master)
+	if !errors.As(cerr, &se) || se.Reason != want || cerr.Error() != "commit refused: "+want {
+		t.Errorf("commit refusal %v, want reason %q", cerr, want)
+	} else if se.Why.Code != "the new master %d is gone: the old master %d serves and was not sent SIGQUIT" || se.Why.String() != se.Reason {
+		t.Errorf("commit refusal's Why = %q / %q, want its code saying %q", se.Why.Code, se.Why.String(), se.Reason)
 	}
 	if slices.Contains(upgradetest.Signals(t, rg.audit), upgradetest.Sent("SIGQUIT", rg.master)) {
 		t.Errorf("the old master %d got SIGQUIT after the new master died: %v", rg.master, upgradetest.Signals(t, rg.audit))
