@@ -78,6 +78,12 @@ func (s *tmuxSession) panePID() int {
 func (s *tmuxSession) stop() {
 	out, err := s.run("display-message", "-p", "-t", s.name, "#{pane_pid}")
 	_, _ = s.run("kill-server")
+	// A server that ended, by kill-server or with its last session, leaves its socket file.
+	dir := os.Getenv("TMUX_TMPDIR")
+	if dir == "" {
+		dir = "/tmp" // tmux does not look at TMPDIR
+	}
+	_ = os.Remove(filepath.Join(dir, fmt.Sprintf("tmux-%d", os.Getuid()), s.sock))
 	var pid int
 	if err != nil {
 		return // the session is gone already

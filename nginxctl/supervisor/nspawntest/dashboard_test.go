@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,7 +31,10 @@ func TestDashboardShowsTheUnit(t *testing.T) {
 	if out, err := tmux(append([]string{"new-session", "-d", "-x", "120", "-y", "40"}, argv...)...); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
-	t.Cleanup(func() { _, _ = tmux("kill-server") })
+	t.Cleanup(func() {
+		_, _ = tmux("kill-server")
+		_ = os.Remove(filepath.Join("/tmp", fmt.Sprintf("tmux-%d", os.Getuid()), sock)) // left by the ended server
+	})
 	waitScreen := func(want ...string) string {
 		t.Helper()
 		var screen string

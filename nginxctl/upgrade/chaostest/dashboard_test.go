@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,6 +126,7 @@ func startTmux(t *testing.T, argv ...string) *tmuxSession {
 	pid := s.panePID()
 	t.Cleanup(func() {
 		_, _ = s.run("kill-server")
+		_ = os.Remove(filepath.Join("/tmp", fmt.Sprintf("tmux-%d", os.Getuid()), s.sock)) // left by the ended server
 		s.awaitExit(pid)
 	})
 	return s
