@@ -31,7 +31,12 @@ func statID(path string) (fileID, error) {
 	if err := syscall.Stat(path, &st); err != nil {
 		return fileID{}, err
 	}
-	return fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}, nil
+	return idOf(&st), nil
+}
+
+// idOf is the fileID of a stat result.
+func idOf(st *syscall.Stat_t) fileID {
+	return fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}
 }
 
 // sameFile tells whether two ids name the same inode.

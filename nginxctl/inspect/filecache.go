@@ -16,9 +16,8 @@ type pidFileRead struct {
 // pidFileKey is what any write or rename of a pid file changes: nginx truncates and rewrites it
 // in place (mtime, size), or renames it to and from .oldbin (ctime, and the inode it names).
 type pidFileKey struct {
-	dev, ino     uint64
-	size         int64
-	mtime, ctime int64
+	fileID
+	ctime int64
 }
 
 // readPidFile is ReadPidFile for a refresh. A keeping scanner (the dashboard, four reads a
@@ -37,7 +36,7 @@ func (s *Scanner) readPidFile(path string, now time.Time) (int, error) {
 		delete(s.pidFiles, path)
 		return 0, &os.PathError{Op: "stat", Path: path, Err: err} // what ReadPidFile's stat says
 	}
-	key := pidFileKey{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+	key := pidFileKey{idOf(&st), st.Ctim.Nano()}
 	if r, ok := s.pidFiles[path]; ok && r.key == key && now.Sub(r.at) < fullReadEvery {
 		return r.pid, nil
 	}
