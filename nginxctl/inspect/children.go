@@ -36,6 +36,13 @@ func (s *Scanner) readChildren(pid int, now time.Time, known []model.Process) []
 		}
 	}
 	if missed {
+		all := slices.Clone(pids)
+		for _, p := range ps {
+			if !listed[p.PID] {
+				all = append(all, p.PID)
+			}
+		}
+		s.noteChildren(pid, all)
 		sort.Slice(ps, func(i, j int) bool { return ps[i].PID < ps[j].PID })
 	}
 	return ps

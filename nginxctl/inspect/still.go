@@ -1,7 +1,6 @@
 package inspect
 
 import (
-	"slices"
 	"time"
 
 	"github.com/hotdeploy/hotdeploy/model"
@@ -71,7 +70,8 @@ func (s *sampler) noteMaster(pid int) {
 	}
 }
 
-// noteChildren records the children a master listed at a refresh, for Still.
+// noteChildren records the children of a master a refresh read, for Still: those its list named
+// and those kept although the list missed them.
 func (s *sampler) noteChildren(pid int, kids []int) {
 	if s.r.Keeping() {
 		s.kids[pid] = kids
@@ -79,13 +79,18 @@ func (s *sampler) noteChildren(pid int, kids []int) {
 }
 
 // Still tells whether a refresh of in now would read what the last one read: no master or child
-// of it ran since (their scheduler figures did not move), and each master lists the same
-// children. Nothing nginx does (a title, a worker's exit or connection, a line in the error log,
-// a pid file written, a new master forked) happens without one of them running, so the
-// dashboard checks this four times a second with a few reads that need no wake-up of the Go
-// scheduler (see proc's rawPread), and refreshes in full only when it says no, or every few
-// seconds. It says no whenever it cannot tell: a kernel without scheduler statistics, a scanner
-// that keeps no files, an instance with orphans (their exits are not its children's).
+// of it ran since (their scheduler figures did not move). Nothing nginx does (a title, a worker's
+// exit or connection, a line in the error log, a pid file written, a new master forked) happens
+// without one of them running, so the dashboard checks this four times a second with a few reads
+// that need no wake-up of the Go scheduler (see proc's rawPread), and refreshes in full only when
+// it says no, or every few seconds.
+//
+// The children checked are those the last refresh noted, without listing them again: a master's
+// list only changes when it forks (it ran; its figures were noted before its list was read) or
+// when a child exits (the child ran, or its figures are gone) or is reparented (its master died).
+// It says no whenever it cannot tell: a kernel without scheduler statistics, a scanner that keeps
+// no files, a master whose children the last refresh did not list, an instance with orphans
+// (their exits are not its children's).
 func (s *Scanner) Still(in model.Instance) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -93,11 +98,8 @@ func (s *Scanner) Still(in model.Instance) bool {
 		return false
 	}
 	for _, m := range in.Masters {
-		if !s.ranNot(m.PID) {
-			return false
-		}
-		kids, err := s.r.Children(m.PID)
-		if err != nil || !slices.Equal(kids, s.kids[m.PID]) {
+		kids, ok := s.kids[m.PID]
+		if !ok || !s.ranNot(m.PID) {
 			return false
 		}
 		for _, k := range kids {
