@@ -64,6 +64,14 @@ type liveSource struct {
 	// it only (the counter caches one instance's sockets).
 	shown       string
 	supervision supervision
+	// counted is the shown instance as the last refresh or scan gave it, with its connection
+	// counts: a scan while none of its processes ran since carries them (no worker accepted or
+	// closed a connection) instead of dumping the host's socket table.
+	counted *model.Instance
+	// countsFresh says the counts carried are from a dump made after the processes' scheduler
+	// figures were noted (or that counting failed, and they are unknown): none kept within the
+	// counter's CPU share, which may predate a connection. Only fresh counts are carried.
+	countsFresh bool
 }
 
 func newLiveSource(sc *inspect.Scanner, t inspect.Target) *liveSource {
@@ -71,13 +79,20 @@ func newLiveSource(sc *inspect.Scanner, t inspect.Target) *liveSource {
 }
 
 func (s *liveSource) Scan() (model.Snapshot, error) {
-	snap, err := s.sc.Resolve(s.target)
 	s.mu.Lock()
-	shown := s.shown
+	shown, counted := s.shown, s.counted
 	s.mu.Unlock()
+	// Asked before the scan reads the processes (and notes their scheduler figures anew).
+	still := counted != nil && s.carryable() && s.sc.Still(*counted)
+	snap, err := s.sc.Resolve(s.target)
 	for i := range snap.Instances {
 		if in := &snap.Instances[i]; in.Key() == shown || len(snap.Instances) == 1 {
-			s.countConns(in)
+			if still && in.Key() == counted.Key() {
+				carryConns(*counted, in)
+			} else {
+				s.countConns(in)
+			}
+			s.noteCounted(*in)
 			// systemctl runs with the scan (every few seconds), never with each refresh.
 			before, beforeWhy := len(in.Warnings), len(in.WarningsWhy)
 			inspect.Supervise(context.Background(), in)
@@ -119,11 +134,12 @@ func (s *liveSource) refresh(in model.Instance, count bool) (model.Instance, err
 		s.shown = cur.Key()
 		sv := s.supervision
 		s.mu.Unlock()
-		if count {
+		if count || !s.carryable() {
 			s.countConns(&cur)
 		} else {
 			carryConns(in, &cur)
 		}
+		s.noteCounted(cur)
 		if sv.key == cur.Key() {
 			// MainPID as systemd last said it, judged against the tree as it is now.
 			if sv.unit != nil {
@@ -142,6 +158,20 @@ func (s *liveSource) refresh(in model.Instance, count bool) (model.Instance, err
 // Still tells whether a refresh of in would read what the last one did (inspect.Scanner.Still).
 func (s *liveSource) Still(in model.Instance) bool { return s.sc.Still(in) }
 
+// carryable tells whether the last counts may be carried while nothing runs.
+func (s *liveSource) carryable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.countsFresh
+}
+
+// noteCounted keeps in as the instance whose connection counts are the latest.
+func (s *liveSource) noteCounted(in model.Instance) {
+	s.mu.Lock()
+	s.counted = &in
+	s.mu.Unlock()
+}
+
 // carryConns gives each worker of cur the count it had in prev (same pid and start).
 func carryConns(prev model.Instance, cur *model.Instance) {
 	for i := range cur.Masters {
@@ -157,7 +187,10 @@ func carryConns(prev model.Instance, cur *model.Instance) {
 // countConns fills in the established connections of each worker. Without permission to read
 // the workers' sockets (not root) the counts stay unknown and the column stays hidden.
 func (s *liveSource) countConns(in *model.Instance) {
-	counts, err := s.conns.Count(*in)
+	counts, fresh, err := s.conns.CountFresh(*in)
+	s.mu.Lock()
+	s.countsFresh = fresh || err != nil
+	s.mu.Unlock()
 	if err != nil {
 		return
 	}

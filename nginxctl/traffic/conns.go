@@ -59,13 +59,27 @@ func NewConnCounter() *ConnCounter {
 // connections it holds: TCP connections in state ESTABLISHED whose local port is one the
 // instance listens on (upstream connections and listening sockets are left out).
 func (c *ConnCounter) Count(in model.Instance) (map[int]int, error) {
+	counts, _, err := c.CountFresh(in)
+	return counts, err
+}
+
+// CountFresh is Count, and tells whether the counts are from a dump made now (fresh) or the last
+// ones, kept within MaxShare. A caller that keeps counts while the workers do not run (nothing
+// they hold can change then) may keep only fresh ones: kept counts may predate a change.
+func (c *ConnCounter) CountFresh(in model.Instance) (counts map[int]int, fresh bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.MaxShare > 0 && c.lastCost > 0 && time.Since(c.lastDump) < time.Duration(float64(c.lastCost)/c.MaxShare) {
 		if counts, ok := c.sameWorkers(in); ok {
-			return counts, nil
+			return counts, false, nil
 		}
 	}
+	counts, err = c.dumpAndCount(in)
+	return counts, err == nil, err
+}
+
+// dumpAndCount counts from a dump of the socket table, made now.
+func (c *ConnCounter) dumpAndCount(in model.Instance) (map[int]int, error) {
 	runtime.LockOSThread() // so that the thread's CPU clock measures this count alone
 	defer runtime.UnlockOSThread()
 	start := time.Now()
