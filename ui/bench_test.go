@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"time"
+
+	"github.com/hotdeploy/hotdeploy/model"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -35,5 +38,22 @@ func BenchmarkView(b *testing.B) {
 				_ = m.View()
 			}
 		})
+	}
+}
+
+// BenchmarkViewIdle renders what the dashboard draws most often: one master with 16 workers,
+// idle, at 120x40 with the error log, without colour (the figure the once-a-second frame costs).
+func BenchmarkViewIdle(b *testing.B) {
+	src := newFakeSource(synthInstance(synthMaster(1000, 1, model.GenOld, 26*time.Hour, 16, 0)))
+	src.logs = sampleLog
+	snap, _ := src.Scan()
+	m := New(Options{}, Deps{Source: src, Actor: &fakeActor{}, Clock: fixedClock{t0}}, &snap)
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	next, _ = next.Update(m.refreshCmd()())
+	m = next.(Model)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = m.View()
 	}
 }

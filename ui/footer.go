@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -98,6 +99,19 @@ func (m Model) hints() string {
 	default:
 		hs = m.normalHints()
 	}
+	key := fmt.Sprintf("%d %t %q %v", m.width, m.styles.Plain, m.styles.G.Ellipsis, hs)
+	if m.memo != nil && m.memo.hintsKey == key {
+		return m.memo.hints
+	}
+	line := m.layHints(hs)
+	if m.memo != nil {
+		m.memo.hintsKey, m.memo.hints = key, line
+	}
+	return line
+}
+
+// layHints lays the hints out at the first level of terseness that fits the width.
+func (m Model) layHints(hs []hint) string {
 	for level := 0; level <= 3; level++ {
 		if line, ok := m.hintLine(hs, level); ok {
 			return line
@@ -105,6 +119,14 @@ func (m Model) hints() string {
 	}
 	line, _ := m.hintLine(hs, 4)
 	return line
+}
+
+// viewMemo keeps the parts of the last frame that are dearest to draw and change least, with
+// the key of everything each was drawn from: the key line and the error log's panel (the same
+// until a key's state, a log line or the size changes; once a second, only the clocks change).
+type viewMemo struct {
+	hintsKey, hints string
+	logKey, log     string // the error log's panel (logPanel)
 }
 
 // normalHints are the footer keys of the normal mode: every action key, allowed or not (a refused

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -58,6 +59,29 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// logPanel is renderLog of the model's log, kept from the last frame when what it shows is the
+// same: the lines that can show (each takes a row at least), the scroll, the size and the
+// screen's language and style.
+func (m Model) logPanel(width, height int) string {
+	shown := m.log[:max(len(m.log)-m.logBack, 0)]
+	shown = shown[max(len(shown)-height, 0):]
+	var k strings.Builder
+	fmt.Fprintf(&k, "%s %t %q %d %d %d %d\x00", m.tr.lang, m.styles.Plain, m.logPath, m.logBack, len(m.log), width, height)
+	for _, l := range shown {
+		k.WriteString(l)
+		k.WriteByte(0)
+	}
+	key := k.String()
+	if m.memo != nil && m.memo.logKey == key {
+		return m.memo.log
+	}
+	out := renderLog(m.styles, m.tr, m.logPath, m.log, m.logBack, width, height)
+	if m.memo != nil {
+		m.memo.logKey, m.memo.log = key, out
+	}
+	return out
 }
 
 // renderLog draws the error log in width x height cells: the newest lines, or, scrolled back

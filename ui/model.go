@@ -81,6 +81,8 @@ type Model struct {
 	loop          int // the refresh loop running; see kick
 	// gen is loop, shared with the quiet refresh loop's goroutine so a kick ends it.
 	gen *atomic.Int64
+	// memo keeps parts of the last frame View drew, by what they were drawn from.
+	memo *viewMemo
 
 	// What the last scan and refresh saw.
 	scanned  bool
@@ -170,6 +172,7 @@ func New(opts Options, deps Deps, initial *model.Snapshot) Model {
 		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: DefaultStyles().forLang(lang),
 		tr: newTranslator(lang), help: help.New(), candidate: opts.NewBinary, width: 80, height: 24,
 		owners: traffic.WorkerOwners{}, narrate: opts.demo, scenario: opts.scenario, gen: new(atomic.Int64),
+		memo: &viewMemo{},
 	}
 	m.help.Styles = m.styles.Help
 	m.input = newPathInput(m.styles, m.tr)

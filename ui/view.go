@@ -235,10 +235,10 @@ func (m Model) renderRight(w, h int) string {
 			left--
 		}
 		if left > 0 {
-			below += "\n" + renderLog(m.styles, m.tr, m.logPath, m.log, m.logBack, w, left)
+			below += "\n" + m.logPanel(w, left)
 		}
 	default:
-		below = renderLog(m.styles, m.tr, m.logPath, m.log, m.logBack, w, rest)
+		below = m.logPanel(w, rest)
 	}
 	if len(top) == 0 {
 		return below
