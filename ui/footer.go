@@ -122,11 +122,15 @@ func (m Model) layHints(hs []hint) string {
 }
 
 // viewMemo keeps the parts of the last frame that are dearest to draw and change least, with
-// the key of everything each was drawn from: the key line and the error log's panel (the same
-// until a key's state, a log line or the size changes; once a second, only the clocks change).
+// the key of everything each was drawn from: the key line, the step list, the error log's panel
+// and the lower panels joined (the same until a key's state, a step, a log line or the size
+// changes; once a second, only the clocks change).
 type viewMemo struct {
 	hintsKey, hints string
 	logKey, log     string // the error log's panel (logPanel)
+	stepsKey, steps string // the step list (stepsPanel)
+	// the step list and the right-hand panels side by side, by their texts (renderPanels)
+	panelsKey, panels string
 }
 
 // normalHints are the footer keys of the normal mode: every action key, allowed or not (a refused

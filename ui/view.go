@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -202,9 +203,33 @@ func (m Model) renderPanels(w, h int) string {
 		}
 		return renderSteps(m.styles, m.tr, m.steps(), w)
 	}
-	steps := renderSteps(m.styles, m.tr, m.steps(), sw)
+	steps := m.stepsPanel(sw)
+	right := m.renderRight(rightW, h)
+	key := fmt.Sprintf("%d %d %d %q\x00", sw, rightW, h, m.styles.G.Ellipsis) + steps + "\x00" + right
+	if m.memo != nil && m.memo.panelsKey == key {
+		return m.memo.panels
+	}
 	ell := m.styles.G.Ellipsis
-	return lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h, ell), "  ", fitBlock(m.renderRight(rightW, h), rightW, h, ell))
+	out := lipgloss.JoinHorizontal(lipgloss.Top, fitBlock(steps, sw, h, ell), "  ", fitBlock(right, rightW, h, ell))
+	if m.memo != nil {
+		m.memo.panelsKey, m.memo.panels = key, out
+	}
+	return out
+}
+
+// stepsPanel is renderSteps of the model's steps, kept from the last frame when they are the
+// same (each line says all it shows: a running step's time is in its detail).
+func (m Model) stepsPanel(width int) string {
+	steps := m.steps()
+	key := fmt.Sprintf("%s %t %d %+v", m.tr.lang, m.styles.Plain, width, steps)
+	if m.memo != nil && m.memo.stepsKey == key {
+		return m.memo.steps
+	}
+	out := renderSteps(m.styles, m.tr, steps, width)
+	if m.memo != nil {
+		m.memo.stepsKey, m.memo.steps = key, out
+	}
+	return out
 }
 
 // renderRight stacks the probe panel (when probing) over the guide (when on) and the error log,
