@@ -129,6 +129,8 @@ type viewMemo struct {
 	hintsKey, hints string
 	logKey, log     string // the error log's panel (logPanel)
 	stepsKey, steps string // the step list (stepsPanel)
+	headerKey       string // the header (headerPanel)
+	header          string
 	// the step list and the right-hand panels side by side, by their texts (renderPanels)
 	panelsKey, panels string
 }

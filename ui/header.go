@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -84,6 +85,37 @@ func shortenPath(p string, n int, ell string) string {
 		tail = tail[i:]
 	}
 	return ell + tail
+}
+
+// headerPanel is renderHeader of the model's instance, kept from the last frame when every field
+// it reads is the same (headerKey).
+func (m Model) headerPanel(width int) string {
+	key := headerKey(m.tr, m.styles, m.inst, width)
+	if m.memo != nil && m.memo.headerKey == key {
+		return m.memo.header
+	}
+	out := renderHeader(m.styles, m.tr, m.inst, width)
+	if m.memo != nil {
+		m.memo.headerKey, m.memo.header = key, out
+	}
+	return out
+}
+
+// headerKey names everything renderHeader draws from: a field it reads must be named here too,
+// or its change would not show until another one's did (TestHeaderKeyNamesWhatTheHeaderShows).
+func headerKey(t translator, s Styles, in model.Instance, width int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %t %q %d|%d %q|%t %t %q %q|%q %q %q %q|", t.lang, s.Plain, s.G.Sep, width,
+		in.Phase, in.Family, in.BinarySameBytes, in.BinaryDiffers, in.BinaryVersion, in.Hidden,
+		in.PidFile, in.Conf, in.ErrorLog, in.Binary)
+	for _, m := range in.Masters {
+		fmt.Fprintf(&b, "%q ", m.Version)
+	}
+	if in.Systemd != nil {
+		fmt.Fprintf(&b, "|%+v", *in.Systemd)
+	}
+	fmt.Fprintf(&b, "|%q %+v", in.Supervisor, in.SupervisorWhy)
+	return b.String()
 }
 
 // renderHeader is the phase, the instance's files, and the binary with its version, then who

@@ -97,7 +97,7 @@ func (m Model) renderNoInstance(width int) string {
 // renderDashboard is the header, the process table, and below it the dialog, the path input,
 // or the lower panels (summary, step list, guide, probe, log), which share what the table leaves.
 func (m Model) renderDashboard(w, h int) string {
-	header := renderHeader(m.styles, m.tr, m.inst, w)
+	header := m.headerPanel(w)
 	headerH := strings.Count(header, "\n") + 1
 	need := 1
 	for _, ms := range m.inst.Masters {
