@@ -82,6 +82,12 @@ func TestCommitEndsLeftoversWhenBothMastersDie(t *testing.T) {
 			t.Errorf("%s %d is not named among the ended %+v", k.Role, k.PID, ended)
 		}
 	}
+	// The audit log says the commit ended them, not a rollback that never ran.
+	for _, e := range upgradetest.AuditEntries(t, rg.audit) {
+		if slices.ContainsFunc(kids, func(k model.Process) bool { return k.PID == e.PID }) && e.Signal != "" && e.Action != "commit" {
+			t.Errorf("%s to %d, ended after the failed commit, is logged under action %q", e.Signal, e.PID, e.Action)
+		}
+	}
 	t.Logf("commit: %v; ended %+v", cerr, ended)
 }
 

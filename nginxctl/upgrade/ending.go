@@ -44,13 +44,21 @@ func (r *Runner) endAll(ctx context.Context, in model.Instance, step string, ps 
 			h.Close()
 		}
 	}()
+	// The audit log names the step the processes were ended in (a failed commit's leftovers
+	// are a commit's doing, not a rollback's).
+	act := model.ActRollback
+	for _, a := range model.Actions {
+		if a.String() == step {
+			act = a
+		}
+	}
 	for _, st := range endSteps {
 		if len(left) == 0 {
 			break
 		}
 		for pid, h := range left {
 			p := refs[pid]
-			err := r.send(ctx, in, model.ActRollback, p, st.sig)
+			err := r.send(ctx, in, act, p, st.sig)
 			if err != nil && !errors.Is(err, proc.ErrGone) && !h.Exited() {
 				// The title changed (a worker seen before it titled itself, carried as role
 				// unknown, is refused by the identity check): re-read it, and when the pid and
@@ -58,7 +66,7 @@ func (r *Runner) endAll(ctx context.Context, in model.Instance, step string, ps 
 				// it has, rather than wait this step out for nothing (5 s of QUIT, 2 of TERM).
 				if cur, rerr := reread(p); rerr == nil {
 					refs[pid] = cur
-					_ = r.send(ctx, in, model.ActRollback, cur, st.sig)
+					_ = r.send(ctx, in, act, cur, st.sig)
 				}
 			}
 		}
