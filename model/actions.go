@@ -50,6 +50,9 @@ type Context struct {
 	// QuitSent is the pid of an old master that already got SIGQUIT: it is leaving, and a HUP
 	// would no longer bring its workers back (its listening sockets are closed).
 	QuitSent int
+	// QuitUnsure says the journal's last word on that SIGQUIT is "sending": a driver stopped
+	// between recording it and learning the result, so it may or may not have gone out.
+	QuitUnsure bool
 }
 
 // Verdict says whether an action may run now and, if not, why; Warning is set when it may
@@ -89,6 +92,10 @@ func Check(in Instance, ctx Context, a Action) Verdict {
 	}
 	phase := DerivePhase(in)
 	if ctx.QuitSent != 0 && in.New() != nil && ctx.QuitSent == in.Masters[0].PID && a != ActInstall && a != ActTest {
+		if ctx.QuitUnsure {
+			return refuse(a, "the old master %d may have got SIGQUIT (a driver stopped while sending it) "+
+				"and may be leaving once its workers finish: there is no safe way back to it", ctx.QuitSent)
+		}
 		return refuse(a, "the old master %d got SIGQUIT and is leaving once its workers finish: "+
 			"there is no going back to it", ctx.QuitSent)
 	}

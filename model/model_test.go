@@ -134,6 +134,7 @@ func TestCheckRefusals(t *testing.T) {
 		{"rollback after SIGQUIT reached the old master", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 100}, ActRollback, "got SIGQUIT"},
 		{"commit again after SIGQUIT", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 100}, ActCommit, "got SIGQUIT"},
 		{"SIGQUIT to another master does not count", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 99}, ActRollback, ""},
+		{"rollback after a SIGQUIT that may have gone out", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 100, QuitUnsure: true}, ActRollback, "may have got SIGQUIT"},
 		{"rollback when idle", idle(), Context{}, ActRollback, "no old master"},
 		{"rollback right after USR2, new master not seen", oldbinOnly(), Context{}, ActRollback, ""},
 		{"drain right after USR2", oldbinOnly(), Context{}, ActDrain, "not serving yet"},

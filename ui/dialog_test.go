@@ -232,7 +232,7 @@ func TestFailureShowsLogAndOffersRollback(t *testing.T) {
 // bring back a master that is quitting.
 func TestNoRollbackAfterQuitReachedOldMaster(t *testing.T) {
 	m, _, act := newModel(t, Options{}, oldDrainingInstance())
-	act.result = StepResult{Err: &upgrade.StepError{Step: "commit", Reason: "the old master 1000 is still there after 1m10s"}}
+	act.result = StepResult{Err: &upgrade.StepError{Step: "commit", Reason: "the old master 1000 is still there after 1m10s"}, QuitSent: 1000}
 	m, cmd := press(t, m, "c", "y")
 	m = update(t, m, run(cmd))
 	v := m.verdict(model.ActRollback)
@@ -245,5 +245,27 @@ func TestNoRollbackAfterQuitReachedOldMaster(t *testing.T) {
 	}
 	if steps := m.steps(); steps[len(steps)-1].detail != "not after QUIT" {
 		t.Errorf("rollback step says %q", steps[len(steps)-1].detail)
+	}
+}
+
+// A commit that failed without sending SIGQUIT (the kill itself failed, or the commit stopped
+// before it) leaves the old master as it was: rollback stays offered. And when the journal's
+// last word is "sending" (a driver stopped mid-send), the refusal says the signal may have gone
+// out, not that it did.
+func TestRollbackAfterACommitThatSentNothingOrMayHave(t *testing.T) {
+	m, _, act := newModel(t, Options{}, oldDrainingInstance())
+	act.result = StepResult{Err: &upgrade.StepError{Step: "commit", Reason: "send SIGQUIT to master 1000: operation not permitted"}}
+	m, cmd := press(t, m, "c", "y")
+	m = update(t, m, run(cmd))
+	if v := m.verdict(model.ActRollback); !v.Allowed {
+		t.Fatalf("rollback refused after a commit that sent nothing: %+v", v)
+	}
+
+	m, _, act = newModel(t, Options{}, oldDrainingInstance())
+	act.result = StepResult{Err: &upgrade.StepError{Step: "commit", Reason: "interrupted"}, QuitSent: 1000, QuitUnsure: true}
+	m, cmd = press(t, m, "c", "y")
+	m = update(t, m, run(cmd))
+	if v := m.verdict(model.ActRollback); v.Allowed || !strings.Contains(v.Reason, "may have got SIGQUIT") {
+		t.Fatalf("rollback verdict after a SIGQUIT that may have gone out: %+v", v)
 	}
 }

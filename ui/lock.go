@@ -70,7 +70,9 @@ type driverView struct {
 	// quitSent is the old master the journal says got SIGQUIT (0: none), so a restarted
 	// dashboard knows there is no going back to it.
 	quitSent int
-	holding  bool
+	// quitUnsure: the journal's last word on that SIGQUIT is "sending" (it may not have gone out).
+	quitUnsure bool
+	holding    bool
 }
 
 // view reads the lock and the journal of in; it runs off the UI goroutine with the refresh.
@@ -92,6 +94,7 @@ func (w *window) view(in model.Instance) driverView {
 	}
 	if m := in.Masters[0]; j != nil && j.Old.Is(m.PID, m.StartTicks) {
 		v.quitSent = j.QuitSent()
+		v.quitUnsure = v.quitSent != 0 && j.Unsure("SIGQUIT", j.Old)
 	}
 	return v
 }
@@ -144,7 +147,7 @@ func (m Model) driverReader() func() driverView {
 func (m *Model) applyDriver(v driverView) {
 	m.drv = v
 	if v.quitSent != 0 {
-		m.quitSent = v.quitSent
+		m.quitSent, m.quitUnsure = v.quitSent, v.quitUnsure
 	}
 }
 

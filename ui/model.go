@@ -110,8 +110,10 @@ type Model struct {
 	// quitSent is the old master a commit sent SIGQUIT to without seeing it leave (it still
 	// drains): rollback to it is no longer possible.
 	quitSent int
-	output   *output
-	flash    *flash
+	// quitUnsure: that SIGQUIT may not have gone out (the journal says "sending").
+	quitUnsure bool
+	output     *output
+	flash      *flash
 
 	// drv is what the last refresh read of the instance's drivers (lock.go).
 	drv driverView
@@ -194,7 +196,7 @@ func (m Model) Init() tea.Cmd {
 
 // context is the model.Context the verdicts are taken in.
 func (m Model) context() model.Context {
-	ctx := model.Context{ReadOnly: m.opts.ReadOnly, QuitSent: m.quitSent}
+	ctx := model.Context{ReadOnly: m.opts.ReadOnly, QuitSent: m.quitSent, QuitUnsure: m.quitUnsure}
 	if m.busy != nil {
 		ctx.Busy = m.title(m.busy.action) // it is said in a sentence of the screen's language
 	}

@@ -50,6 +50,11 @@ type StepResult struct {
 	Installed *audit.Install
 	// Rejected is where a rollback kept the file it replaced on disk ("" when it kept none).
 	Rejected string
+	// QuitSent is the old master a commit's journal says got SIGQUIT (0: none; also when the
+	// commit failed before sending, or the kill failed), and QuitUnsure whether the journal's
+	// last word on it is "sending".
+	QuitSent   int
+	QuitUnsure bool
 }
 
 // liveSource reads /proc through a Scanner, counts the workers' connections and follows error
@@ -288,6 +293,10 @@ func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance
 		_, err = r.Drain(ctx, in, false)
 	case model.ActCommit:
 		_, err = r.Commit(ctx, in)
+		if j := r.Session.Journal(); j != nil && j.Old.Is(in.Masters[0].PID, in.Masters[0].StartTicks) {
+			res.QuitSent = j.QuitSent()
+			res.QuitUnsure = res.QuitSent != 0 && j.Unsure("SIGQUIT", j.Old)
+		}
 	case model.ActRollback:
 		_, err = r.Rollback(ctx, in)
 		if err == nil {

@@ -221,8 +221,10 @@ func (m Model) onStepDone(msg stepDoneMsg) Model {
 	m.busy = nil
 	err, a := msg.res.Err, msg.action
 	m.record.end(a, m.now, err)
-	if a == model.ActCommit && err != nil && !upgrade.IsRefused(err) && m.hasInst {
-		m.quitSent = m.inst.Masters[0].PID // the old master got SIGQUIT: no way back to it
+	if a == model.ActCommit && err != nil && msg.res.QuitSent != 0 {
+		// The journal says the old master got SIGQUIT (or may have): no way back to it. A
+		// commit that failed before sending, or whose kill failed, leaves the way back open.
+		m.quitSent, m.quitUnsure = msg.res.QuitSent, msg.res.QuitUnsure
 	}
 	if a == model.ActInstall && msg.res.Installed != nil {
 		m.record.installed = msg.res.Installed

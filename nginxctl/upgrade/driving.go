@@ -136,6 +136,13 @@ func (r *Runner) quitSent(in model.Instance) int {
 	return j.QuitSent()
 }
 
+// quitUnsure tells whether the journal's last word on the SIGQUIT to in's old master is
+// "sending": it may or may not have gone out.
+func (r *Runner) quitUnsure(in model.Instance) bool {
+	j := r.journal()
+	return j != nil && len(in.Masters) > 0 && j.Old.Is(in.Masters[0].PID, in.Masters[0].StartTicks) && j.Unsure("SIGQUIT", j.Old)
+}
+
 // restoreSource is the file a restore copies the old build from: the journal's backup when it
 // still holds the very bytes master m runs, else the running binary itself through
 // /proc/PID/exe (readable as long as m lives). A backup that is gone or holds another build is

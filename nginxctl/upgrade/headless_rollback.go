@@ -32,7 +32,7 @@ func Rollback(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	} else if in.BinaryDiffers {
 		h.res.NewBuild = diskBuild(in) // installed, never started (or its master died)
 	}
-	if v := model.Check(in, model.Context{QuitSent: r.quitSent(in)}, model.ActRollback); !v.Allowed && in.New() != nil {
+	if v := model.Check(in, model.Context{QuitSent: r.quitSent(in), QuitUnsure: r.quitUnsure(in)}, model.ActRollback); !v.Allowed && in.New() != nil {
 		return h.finish("refused", in, errors.New(v.Reason))
 	}
 	if in, err = r.Rollback(context.WithoutCancel(ctx), in); err != nil {
