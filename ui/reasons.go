@@ -20,7 +20,8 @@ func (t translator) say(r model.Reason, english string) string {
 }
 
 // sayReason renders a reason in the translator's language, its arguments too where they are
-// reasons themselves or errors that carry one (a step failure quoting a refusal).
+// reasons themselves or errors that carry one (a step failure quoting a refusal), or a process's
+// role or identity (model.Role, model.Ref), whose names are English on the command line.
 func (t translator) sayReason(r model.Reason) string {
 	if t.lang == LangEnglish {
 		return r.String()
@@ -40,6 +41,10 @@ func (t translator) sayReason(r model.Reason) string {
 				items[j] = t.say(x, x.String())
 			}
 			said = t.list(items)
+		case model.Role:
+			said = t.T(a.String()) // a role named inside a sentence: "worker" is 工作进程
+		case model.Ref:
+			said = t.T("%s %s pid %d", a.Comm, t.T(a.Role.String()), a.PID)
 		case error:
 			inner := model.ReasonOf(a)
 			if inner.Code == "" {
