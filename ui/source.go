@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"syscall"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/hotdeploy/hotdeploy/nginxctl/audit"
 	"github.com/hotdeploy/hotdeploy/nginxctl/driver"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
+	"github.com/hotdeploy/hotdeploy/nginxctl/supervisor"
 	"github.com/hotdeploy/hotdeploy/nginxctl/traffic"
 	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
 )
@@ -155,6 +155,7 @@ func (s *liveSource) refresh(in model.Instance, count bool) (model.Instance, err
 			cur.Supervisor, cur.SupervisorWhy = sv.other, sv.otherWhy
 			cur.Warnings = append(cur.Warnings, sv.warnings...)
 			cur.WarningsWhy = append(cur.WarningsWhy, sv.warningsWhy...)
+			warnReload(&cur)
 		}
 	}
 	return cur, err
@@ -168,6 +169,15 @@ func (s *liveSource) carryable() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.countsFresh
+}
+
+// warnReload warns, while an upgrade of a systemd unit runs, against `systemctl reload`, saying
+// what the unit's reload would signal; from the phase of this refresh, so the warning comes and
+// goes with the upgrade.
+func warnReload(in *model.Instance) {
+	if u := in.Systemd; u != nil && in.Phase != model.PhaseIdle {
+		in.Warn(supervisor.ReloadWarning(u.Unit, u.ExecReload))
+	}
 }
 
 // noteCounted keeps in as the instance whose connection counts are the latest.
@@ -279,9 +289,6 @@ func (ra *runnerActor) Do(ctx context.Context, a model.Action, in model.Instance
 		_, got, err = r.Install(ctx, in, candidate)
 		if err == nil {
 			res.Installed = &got
-		}
-		if err == nil && len(lines) == 0 {
-			lines = append(lines, fmt.Sprintf("%s installed; backup %s", got.Binary, got.Backup))
 		}
 	case model.ActTest:
 		var out []string

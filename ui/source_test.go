@@ -3,6 +3,7 @@ package ui
 import (
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +85,32 @@ func TestScanCountsConnectionsOpenedAfterAStillSpell(t *testing.T) {
 	scanUntil(1, "one connection held")
 	c.Close()
 	scanUntil(0, "the connection closed")
+}
+
+// While an upgrade of a systemd unit runs, the screen warns against `systemctl reload`, saying
+// what this unit's reload would signal; not before the upgrade, nor without a unit.
+func TestReloadWarningComesAndGoesWithTheUpgrade(t *testing.T) {
+	unit := &model.SystemdUnit{Unit: "nginx.service", ExecReload: "/usr/sbin/nginx -g daemon on; master_process on; -s reload"}
+	for _, tc := range []struct {
+		name  string
+		in    model.Instance
+		unit  *model.SystemdUnit
+		wants string
+	}{
+		{"idle under systemd", idleInstance(), unit, ""},
+		{"upgrading under systemd", manyWorkers(2), unit, "`systemctl reload nginx.service`"},
+		{"upgrading without a unit", manyWorkers(2), nil, ""},
+	} {
+		in := tc.in
+		in.Phase = model.DerivePhase(in)
+		in.Systemd = tc.unit
+		warnReload(&in)
+		switch {
+		case tc.wants == "" && len(in.Warnings) > 0:
+			t.Errorf("%s: warned %q", tc.name, in.Warnings)
+		case tc.wants != "" && (len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], tc.wants) ||
+			!strings.Contains(in.Warnings[0], "HUPs the new master")):
+			t.Errorf("%s: warnings %q, want one naming %s and what its reload signals", tc.name, in.Warnings, tc.wants)
+		}
+	}
 }

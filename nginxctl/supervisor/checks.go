@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -95,8 +94,10 @@ func CheckType(u Unit, daemonOff bool) *Finding {
 // ReloadSignals says which master `systemctl reload` signals during an upgrade: "pid-file" for
 // `nginx -s reload` (the master named in the pid file: the new one once USR2 ran), "main-pid"
 // for `kill -HUP $MAINPID` (the old one: it starts a second set of workers), "" when unknown.
-func ReloadSignals(u Unit) string {
-	cmd := u.ReloadCommand()
+func ReloadSignals(u Unit) string { return reloadSignals(u.ReloadCommand()) }
+
+// reloadSignals is ReloadSignals of a unit's first ExecReload= command line.
+func reloadSignals(cmd string) string {
 	switch {
 	case strings.Contains(cmd, "-s reload"):
 		return "pid-file"
@@ -106,14 +107,15 @@ func ReloadSignals(u Unit) string {
 	return ""
 }
 
-// ReloadWarning is what the operator must not do while an upgrade runs, for the header and the
-// start of a headless run.
-func ReloadWarning(u Unit) string {
-	switch ReloadSignals(u) {
+// ReloadWarning is what the operator must not do while an upgrade of unit runs, by what its
+// ExecReload= command (reloadCmd) would signal: for the dashboard's warnings during an upgrade
+// and the start of a headless one.
+func ReloadWarning(unit, reloadCmd string) model.Reason {
+	switch reloadSignals(reloadCmd) {
 	case "pid-file":
-		return fmt.Sprintf("do not run `systemctl reload %s` until the upgrade is committed or rolled back: its `nginx -s reload` HUPs the new master and systemd makes it the main pid while the old one lives.", u.Name)
+		return model.Because("do not run `systemctl reload %s` until the upgrade is committed or rolled back: its `nginx -s reload` HUPs the new master and systemd makes it the main pid while the old one lives", unit)
 	case "main-pid":
-		return fmt.Sprintf("do not run `systemctl reload %s` until the upgrade is committed or rolled back: it HUPs the old master, which starts a second set of workers beside the new ones.", u.Name)
+		return model.Because("do not run `systemctl reload %s` until the upgrade is committed or rolled back: it HUPs the old master, which starts a second set of workers beside the new ones", unit)
 	}
-	return fmt.Sprintf("do not run `systemctl reload %s` until the upgrade is committed or rolled back.", u.Name)
+	return model.Because("do not run `systemctl reload %s` until the upgrade is committed or rolled back", unit)
 }

@@ -190,7 +190,7 @@ func TestReloadSignals(t *testing.T) {
 		if got := ReloadSignals(tt.u); got != tt.want {
 			t.Errorf("ReloadSignals(%q) = %q, want %q", tt.u.ReloadCommand(), got, tt.want)
 		}
-		if w := ReloadWarning(tt.u); !strings.Contains(w, tt.word) {
+		if w := ReloadWarning(tt.u.Name, tt.u.ReloadCommand()).String(); !strings.Contains(w, tt.word) || !strings.Contains(w, tt.u.Name) {
 			t.Errorf("ReloadWarning(%q) = %q, want it to mention %q", tt.u.ReloadCommand(), w, tt.word)
 		}
 	}

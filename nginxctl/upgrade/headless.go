@@ -154,6 +154,11 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 	if opts.DryRun {
 		return h.finish("checked", in, nil)
 	}
+	if h.unit != nil && in.Phase == model.PhaseIdle {
+		// Said before anything changes: a reload now would HUP a master mid-upgrade.
+		w := supervisor.ReloadWarning(h.unit.Name, h.unit.ReloadCommand())
+		h.event(Event{Time: time.Now(), Step: "preflight", Kind: "warning", Message: w.String(), Why: w})
+	}
 	if opts.NewBinary != "" {
 		var got audit.Install
 		if in, got, err = r.Install(ctx, in, opts.NewBinary); err != nil {
