@@ -42,9 +42,9 @@ func (t translator) sayReason(r model.Reason) string {
 			}
 			said = t.list(items)
 		case model.Role:
-			said = t.T(a.String()) // a role named inside a sentence: "worker" is 工作进程
+			said = t.roleInSentence(a)
 		case model.Ref:
-			said = t.T("%s %s pid %d", a.Comm, t.T(a.Role.String()), a.PID)
+			said = t.T("%s %s pid %d", a.Comm, t.roleInSentence(a.Role), a.PID)
 		case error:
 			inner := model.ReasonOf(a)
 			if inner.Code == "" {
@@ -60,6 +60,19 @@ func (t translator) sayReason(r model.Reason) string {
 		args[i] = said
 	}
 	return t.T(r.Code, args...)
+}
+
+// roleInSentence names a role inside a sentence. The Chinese sentences keep nginx's own words
+// "master" and "worker" (旧 master、新 master 的 worker), as operators say them; the cache
+// processes and a process not yet titled are said in Chinese.
+func (t translator) roleInSentence(r model.Role) string {
+	switch r {
+	case model.RoleMaster, model.RoleWorker:
+		return r.String()
+	case model.RoleUnknown:
+		return t.T("unknown process")
+	}
+	return t.T(r.String())
 }
 
 // sayErr renders an error: in the screen's language when its message is a reason.

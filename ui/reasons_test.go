@@ -89,14 +89,16 @@ func TestSayReasonArgs(t *testing.T) {
 	if want := "disk full：发送 SIGUSR2 之前请先修复"; got != want {
 		t.Errorf("plain error: %q, want %q", got, want)
 	}
-	// A role or a process named inside a sentence: English on the command line, Chinese here.
+	// A role or a process named inside a sentence: English on the command line; here nginx's
+	// own words master and worker stay (as the Chinese sentences say them), the others are
+	// said in Chinese.
 	ref := model.Process{PID: 1234, Comm: "nginx", Role: model.RoleWorker}.Ref()
 	got = zh.sayReason(model.Because("send %s to %s: %w", "SIGQUIT", ref, errors.New("operation not permitted")))
-	if want := "无法发送 SIGQUIT 给 nginx 工作进程（pid 1234）：operation not permitted"; got != want {
+	if want := "无法发送 SIGQUIT 给 nginx worker（pid 1234）：operation not permitted"; got != want {
 		t.Errorf("a process in a sentence: %q, want %q", got, want)
 	}
-	got = zh.sayReason(model.Because("%s sent to %s %d", "SIGWINCH", model.RoleMaster, 1000))
-	if want := "已发送 SIGWINCH 给 主进程 1000"; got != want {
+	got = zh.sayReason(model.Because("%s sent to %s %d", "SIGQUIT", model.RoleCacheManager, 1003))
+	if want := "已发送 SIGQUIT 给 缓存管理进程 1003"; got != want {
 		t.Errorf("a role in a sentence: %q, want %q", got, want)
 	}
 	if got := newTranslator(LangEnglish).sayReason(model.Because("send %s to %s: %w", "SIGQUIT", ref, errors.New("x"))); got != "send SIGQUIT to nginx worker pid 1234: x" {
