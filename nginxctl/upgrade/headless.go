@@ -155,9 +155,11 @@ func Upgrade(ctx context.Context, opts HeadlessOptions, out io.Writer) int {
 		return h.finish("checked", in, nil)
 	}
 	if h.unit != nil && in.Phase == model.PhaseIdle {
-		// Said before anything changes: a reload now would HUP a master mid-upgrade.
+		// Said before anything changes, while it matters: a reload now would HUP a master
+		// mid-upgrade. A progress line, not one of the result's warnings: once the command
+		// has ended there is no upgrade left to disturb.
 		w := supervisor.ReloadWarning(h.unit.Name, h.unit.ReloadCommand())
-		h.event(Event{Time: time.Now(), Step: "preflight", Kind: "warning", Message: w.String(), Why: w})
+		h.event(Event{Time: time.Now(), Step: "preflight", Kind: "progress", Message: w.String(), Why: w})
 	}
 	if opts.NewBinary != "" {
 		var got audit.Install

@@ -72,6 +72,11 @@ func TestUpgradeCommit(t *testing.T) {
 	if ok, failed := probeCounts(t, stderr); ok == 0 || failed != 0 {
 		t.Errorf("probe inside the container: %d ok, %d failed; want some ok and none failed", ok, failed)
 	}
+	// Before anything changed, the run said not to reload the unit, and why for Debian's unit
+	// (its ExecReload is `nginx -s reload`, which HUPs the master in the pid file).
+	if !strings.Contains(out, "do not run `systemctl reload nginx.service` until the upgrade is committed or rolled back: its `nginx -s reload` HUPs the new master") {
+		t.Errorf("no warning against systemctl reload in the upgrade's events:\n%s", out)
+	}
 	u := waitUnit(t, c, func(u supervisor.Unit) bool { return u.MainPID != old })
 	if u.MainPID != r.NewPID || u.ActiveState != "active" || u.SubState != "running" {
 		t.Fatalf("after commit systemd has MainPID %d %s/%s, want the new master %d, active/running", u.MainPID, u.ActiveState, u.SubState, r.NewPID)
