@@ -136,6 +136,9 @@ func (m Model) renderDashboard(w, h int) string {
 		// table gives up rows for its cache processes first.
 		lowerMin = 12
 	}
+	if m.output != nil {
+		lowerMin = max(lowerMin, m.resultRows(w))
+	}
 	tableH := max(min(need, max(avail-lowerMin, 3)), 2)
 	lowerH := avail - tableH
 	header, tableH, taken := m.warned(header, w, tableH, max(lowerH-lowerKeep, 0), h)
@@ -144,6 +147,22 @@ func (m Model) renderDashboard(w, h int) string {
 	tbl := table(tableH)
 	lowerH += tableH - (strings.Count(tbl, "\n") + 1)
 	return header + "\n" + tbl + "\n" + gap + m.renderLower(w, lowerH-taken)
+}
+
+// resultRows is how many rows the panels below the table want while a result panel is open (a
+// failure, the config test's output): the step list, and beside it the probe over the result's
+// title (up to three lines) and the way out. The table gives up rows for them, its cache
+// processes first.
+func (m Model) resultRows(w int) int {
+	rightW := w - stepsWidth(w) - 2
+	if rightW < 24 {
+		return min(len(wrap(m.output.title, w)), 3) + 1 // the result panel alone, full width
+	}
+	right := min(len(wrap(m.output.title, rightW)), 3) + 1
+	if m.deps.Probe != nil || m.deps.ProbeErr != "" {
+		right += len(m.renderProbe(rightW, false))
+	}
+	return max(len(m.steps())+1, right)
 }
 
 // lowerKeep is how many rows the panels below the table keep before the instance's warnings
@@ -241,6 +260,15 @@ func (m Model) renderRight(w, h int) string {
 	guide := m.guideOn()
 	if m.deps.Probe != nil || m.deps.ProbeErr != "" {
 		top = m.renderProbe(w, guide && h < 16)
+		if m.output != nil {
+			// A result panel keeps its title (up to three lines) and the way out: the probe is
+			// drawn in its short form, then cut, to leave them.
+			keep := min(len(wrap(m.output.title, w))+1, 4, h)
+			if len(top) > h-keep {
+				top = m.renderProbe(w, true)
+			}
+			top = top[:min(len(top), h-keep)]
+		}
 	}
 	rest := h - len(top)
 	var below string

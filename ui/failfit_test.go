@@ -1,0 +1,126 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/hotdeploy/hotdeploy/model"
+	"github.com/hotdeploy/hotdeploy/nginxctl/upgrade"
+)
+
+// longDrainFailure is a drain that waited for the old workers to leave and gave up, as the
+// runner reports it: with the step's name in front, its reason takes four or five lines beside
+// the step list at 80 columns, and nginx's lines come with it.
+func longDrainFailure() StepResult {
+	held := model.Because("old master %d: %d children left, %d still accepting; draining: %s", 1000, 2, 0,
+		model.Reasons{model.Because("%s %d for %s", model.RoleWorker, 1001, 5*time.Minute),
+			model.Because("%s %d for %s", model.RoleWorker, 1002, 5*time.Minute)})
+	why := model.Because("%d old processes still drain after %s: long-lived connections hold them (%s)", 2, 5*time.Minute, held)
+	return StepResult{Err: &upgrade.StepError{Step: "drain", Reason: why.String(), Why: why, Log: []string{
+		"2026/01/02 03:03:20 [notice] 1000#1000: signal 28 (SIGWINCH) received from 4242",
+		"2026/01/02 03:03:20 [notice] 1000#1000: gracefully shutting down worker processes while 2 keep-alive downloads are held",
+		"2026/01/02 03:08:20 [warn] 1001#1001: 2 worker connections are still open after 300s",
+	}}}
+}
+
+// failureSizes are the sizes the failure of a step must read whole at: its title's start and the
+// way back.
+var failureSizes = [][2]int{{80, 24}, {80, 20}, {100, 30}, {120, 40}, {60, 20}, {40, 12}}
+
+// wayBack is the part of the failure panel's last line that must show: the key and what it does.
+func wayBack(tr translator) string {
+	if tr.zh() {
+		return tr.T("press r to roll back to the old binary")
+	}
+	return "press r to roll back"
+}
+
+// TestFailureKeepsTheWayBack: after a step failed with a long reason, at every size, in both
+// languages, on the demo's screen (probe, guide, held download) and the plain one, the screen
+// shows the failure's title and the line that says r rolls back: a long title is cut, never the
+// way back.
+func TestFailureKeepsTheWayBack(t *testing.T) {
+	// What the refresh after the failure sees: the old workers draining, or still accepting (the
+	// table keeps more rows for them).
+	after := map[string]func() model.Instance{"draining": oldDrainingInstance, "both-serving": bothServingInstance}
+	for _, lang := range Langs {
+		for _, size := range failureSizes {
+			for phase, in := range after {
+				w, h := size[0], size[1]
+				s := newScript(t, lang, w, h, idleInstance())
+				s.m.deps.Actor.(*scriptActor).results[model.ActDrain] = longDrainFailure()
+				s.see(time.Second, bothServingInstance())
+				s.press(300*time.Millisecond, "w", "y")
+				s.see(time.Second, in())
+
+				m, src, act := newModel(t, Options{Lang: lang}, bothServingInstance())
+				m = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+				act.result = longDrainFailure()
+				m, cmd := press(t, m, "w", "y")
+				m = update(t, m, run(cmd))
+				src.set(in())
+				m = update(t, m, run(m.refreshCmd()))
+
+				for name, m := range map[string]Model{"demo": s.m, "plain": m} {
+					if !m.verdict(model.ActRollback).Allowed {
+						t.Fatalf("%s %s %s: rollback not allowed after the failed drain", lang, name, phase)
+					}
+					v := m.View()
+					checkBounds(t, v, w, h)
+					head := strings.TrimSpace(m.tr.T("%s failed: %s", m.title(model.ActDrain), ""))
+					for _, want := range []string{head, wayBack(m.tr)} {
+						if !strings.Contains(v, want) {
+							t.Errorf("%s %s %s at %dx%d: the failure lacks %q:\n%s", lang, name, phase, w, h, want, v)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFailurePanelCutsTheTitle: the failure panel never draws more lines than it is given; its
+// last line is the way back; a title longer than the room left is cut at a word, with an
+// ellipsis; nginx's lines take what the title leaves.
+func TestFailurePanelCutsTheTitle(t *testing.T) {
+	for _, lang := range Langs {
+		m, _, _ := newModel(t, Options{Lang: lang}, oldDrainingInstance())
+		m = update(t, m, stepDoneMsg{action: model.ActDrain, res: longDrainFailure()})
+		o, s, ell := m.output, m.styles, m.styles.G.Ellipsis
+		for _, width := range []int{26, 46, 80} {
+			full := wrap(o.title, width)
+			for height := 2; height <= 12; height++ {
+				name := fmt.Sprintf("%s %dx%d", lang, width, height)
+				lines := strings.Split(renderOutput(s, m.tr, o, true, width, height), "\n")
+				if len(lines) > height {
+					t.Errorf("%s: %d lines", name, len(lines))
+				}
+				for i, l := range lines {
+					if cellWidth(l) > width {
+						t.Errorf("%s: line %d is %d wide: %q", name, i, cellWidth(l), l)
+					}
+				}
+				if last := lines[len(lines)-1]; !strings.Contains(last, wayBack(m.tr)) {
+					t.Errorf("%s: the last line is %q, want the way back", name, last)
+				}
+				shown := min(len(full), height-1)
+				if !strings.HasPrefix(lines[0], strings.TrimSuffix(full[0], ell)[:4]) {
+					t.Errorf("%s: the first line %q is not the title's", name, lines[0])
+				}
+				if shown < len(full) {
+					if cut := strings.TrimRight(lines[shown-1], " "); !strings.HasSuffix(cut, ell) {
+						t.Errorf("%s: the title is cut at %q, with no ellipsis:\n%s", name, cut, strings.Join(lines, "\n"))
+					}
+				}
+				newest := hangingWrap(shortLogLine(o.lines[len(o.lines)-1]), width)
+				if height-1-len(full) >= len(newest) && !strings.Contains(strings.Join(lines, "\n"), "300s") {
+					t.Errorf("%s: nginx's newest line is not shown under the whole title:\n%s", name, strings.Join(lines, "\n"))
+				}
+			}
+		}
+	}
+}
