@@ -124,3 +124,43 @@ func TestFailurePanelCutsTheTitle(t *testing.T) {
 		}
 	}
 }
+
+// TestStepListKeepsTheWayBack: once esc closed the failure panel, the step list still shows the
+// step that failed and the line that says r rolls back, at every size, in both languages: a
+// list longer than its rows leaves out steps done or to come, never those two.
+func TestStepListKeepsTheWayBack(t *testing.T) {
+	for _, lang := range Langs {
+		for _, size := range failureSizes {
+			w, h := size[0], size[1]
+			s := newScript(t, lang, w, h, idleInstance())
+			s.m.deps.Actor.(*scriptActor).results[model.ActDrain] = longDrainFailure()
+			s.see(time.Second, bothServingInstance())
+			s.press(300*time.Millisecond, "w", "y")
+			s.see(time.Second, oldDrainingInstance())
+			s.press(0, "esc")
+
+			m, src, act := newModel(t, Options{Lang: lang}, bothServingInstance())
+			m = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+			act.result = longDrainFailure()
+			m, cmd := press(t, m, "w", "y")
+			m = update(t, m, run(cmd))
+			src.set(oldDrainingInstance())
+			m = update(t, m, run(m.refreshCmd()))
+			m, _ = press(t, m, "esc")
+
+			for name, m := range map[string]Model{"demo": s.m, "plain": m} {
+				if m.output != nil {
+					t.Fatalf("%s %s: esc left the failure panel open", lang, name)
+				}
+				v := m.View()
+				checkBounds(t, v, w, h)
+				failed := m.styles.G.Failed + " " + m.tr.T(stepLabels[model.ActDrain])
+				for _, want := range []string{failed, m.tr.T("possible: r")} {
+					if !strings.Contains(v, want) {
+						t.Errorf("%s %s at %dx%d: the step list lacks %q:\n%s", lang, name, w, h, want, v)
+					}
+				}
+			}
+		}
+	}
+}

@@ -130,7 +130,7 @@ func (m Model) renderDashboard(w, h int) string {
 		gap = ""
 	}
 	avail := h - headerH - len(gap)
-	lowerMin := 6
+	lowerMin := len(m.steps()) + 1 // the step list whole, with its title
 	if m.guideOn() || m.summaryOpen {
 		// The guide's two texts beside the probe and the log's newest lines, the summary: the
 		// table gives up rows for its cache processes first.
@@ -220,9 +220,9 @@ func (m Model) renderPanels(w, h int) string {
 		if m.output != nil {
 			return renderOutput(m.styles, m.tr, m.output, m.verdict(model.ActRollback).Allowed, w, h)
 		}
-		return renderSteps(m.styles, m.tr, m.steps(), w)
+		return renderSteps(m.styles, m.tr, m.steps(), w, h)
 	}
-	steps := m.stepsPanel(sw)
+	steps := m.stepsPanel(sw, h)
 	right := m.renderRight(rightW, h)
 	key := fmt.Sprintf("%d %d %d %q\x00", sw, rightW, h, m.styles.G.Ellipsis) + steps + "\x00" + right
 	if m.memo != nil && m.memo.panelsKey == key {
@@ -238,13 +238,13 @@ func (m Model) renderPanels(w, h int) string {
 
 // stepsPanel is renderSteps of the model's steps, kept from the last frame when they are the
 // same (each line says all it shows: a running step's time is in its detail).
-func (m Model) stepsPanel(width int) string {
+func (m Model) stepsPanel(width, height int) string {
 	steps := m.steps()
-	key := fmt.Sprintf("%s %t %d %+v", m.tr.lang, m.styles.Plain, width, steps)
+	key := fmt.Sprintf("%s %t %d %d %+v", m.tr.lang, m.styles.Plain, width, height, steps)
 	if m.memo != nil && m.memo.stepsKey == key {
 		return m.memo.steps
 	}
-	out := renderSteps(m.styles, m.tr, steps, width)
+	out := renderSteps(m.styles, m.tr, steps, width, height)
 	if m.memo != nil {
 		m.memo.stepsKey, m.memo.steps = key, out
 	}
