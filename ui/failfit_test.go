@@ -164,3 +164,34 @@ func TestStepListKeepsTheWayBack(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyLineKeepsRollbackWhenNarrow: on a screen too narrow for every key, the key line leaves
+// out the keys refused now before it cuts the ones that work: r (the way back) stays, and q from
+// 50 columns, in both languages, after a failed step too.
+func TestKeyLineKeepsRollbackWhenNarrow(t *testing.T) {
+	for _, lang := range Langs {
+		for _, w := range []int{40, 50, 60} {
+			for _, in := range []model.Instance{bothServingInstance(), oldDrainingInstance(), oldDrainedInstance()} {
+				m, _, act := newModel(t, Options{Lang: lang}, in)
+				m = update(t, m, tea.WindowSizeMsg{Width: w, Height: 20})
+				views := map[string]Model{"": m}
+				if in.Phase == model.PhaseBothServing {
+					act.result = longDrainFailure()
+					failed, cmd := press(t, m, "w", "y")
+					views["after a failed drain"] = update(t, failed, run(cmd))
+				}
+				for name, m := range views {
+					h := m.hints()
+					if cellWidth(h) > w {
+						t.Errorf("%s %s %s at %d: the key line is %d wide", lang, in.Phase, name, w, cellWidth(h))
+					}
+					for _, want := range []string{"r " + m.tr.T("rollback"), "q " + m.tr.T("quit")} {
+						if !strings.Contains(h, want) && (w >= 50 || strings.HasPrefix(want, "r ")) {
+							t.Errorf("%s %s %s at %d columns: the key line %q lacks %q", lang, in.Phase, name, w, h, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
