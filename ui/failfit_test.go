@@ -195,3 +195,50 @@ func TestKeyLineKeepsRollbackWhenNarrow(t *testing.T) {
 		}
 	}
 }
+
+// orphanedInstance is the old master alone after the new master was killed mid-drain: its
+// workers, reparented, still accept on the sockets they inherited.
+func orphanedInstance() model.Instance {
+	in := idleInstance()
+	in.Masters[0].ExeReplaced = true
+	in.BinaryDiffers = true
+	for _, pid := range []int{2001, 2002} {
+		w := proc(pid, 1, model.RoleWorker, model.GenNew, time.Minute)
+		in.Orphans = append(in.Orphans, w)
+	}
+	return in
+}
+
+// TestRollbackOfferedForADeadMastersProcesses: the new master killed while the old workers
+// drained leaves its workers behind; rollback is allowed (it ends them), and the failure panel
+// says to press r. The key line and the step list say so too, also once esc closed the panel.
+func TestRollbackOfferedForADeadMastersProcesses(t *testing.T) {
+	for _, lang := range Langs {
+		m, src, act := newModel(t, Options{Lang: lang}, bothServingInstance())
+		m = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+		why := model.Because("the new master %d exited while the old workers drained; roll back to restart the old workers", 2000)
+		act.result = StepResult{Err: &upgrade.StepError{Step: "drain", Reason: why.String(), Why: why}}
+		m, cmd := press(t, m, "w", "y")
+		m = update(t, m, run(cmd))
+		src.set(orphanedInstance())
+		m = update(t, m, run(m.refreshCmd()))
+		if !m.verdict(model.ActRollback).Allowed {
+			t.Fatalf("%s: rollback refused with the dead master's workers running: %+v", lang, m.verdict(model.ActRollback))
+		}
+		closed, _ := press(t, m, "esc")
+		for name, m := range map[string]Model{"failure panel": m, "closed": closed} {
+			v := m.View()
+			want := []string{"r " + m.tr.T("rollback")}
+			if name == "closed" {
+				want = append(want, m.tr.T("possible: r"))
+			} else {
+				want = append(want, wayBack(m.tr))
+			}
+			for _, w := range want {
+				if !strings.Contains(v, w) {
+					t.Errorf("%s %s: the screen lacks %q:\n%s", lang, name, w, v)
+				}
+			}
+		}
+	}
+}

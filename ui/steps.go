@@ -159,7 +159,7 @@ func (m Model) steps() []stepLine {
 	t, now := m.tr, m.now
 	derived, detail := m.derivedSteps()
 	order := []model.Action{model.ActInstall, model.ActTest, model.ActUpgrade, model.ActDrain, model.ActCommit}
-	if r := m.record.rec(model.ActRollback); r != nil || m.oldMasterLives() {
+	if r := m.record.rec(model.ActRollback); r != nil || m.rollbackApplies() {
 		order = append(order, model.ActRollback)
 	}
 	var lines []stepLine
