@@ -242,3 +242,28 @@ func TestRollbackOfferedForADeadMastersProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedStepStaysWhileADeadMastersProcessesRun: the new master's death leaves one master, but
+// not an upgrade that ended: its workers still serve. The step list keeps the failed drain (the
+// step list starts again only when one master serves alone), in both languages.
+func TestFailedStepStaysWhileADeadMastersProcessesRun(t *testing.T) {
+	for _, lang := range Langs {
+		s := newScript(t, lang, 80, 24, idleInstance())
+		s.m.deps.Actor.(*scriptActor).results[model.ActDrain] = longDrainFailure()
+		s.see(time.Second, installedInstance())
+		s.press(600*time.Millisecond, "u", "y")
+		s.see(2*time.Second, bothServingInstance())
+		s.press(300*time.Millisecond, "w", "y")
+		s.press(0, "esc")
+		s.see(time.Second, orphanedInstance())
+		v := s.m.View()
+		if want := s.m.styles.G.Failed + " " + s.m.tr.T(stepLabels[model.ActDrain]); !strings.Contains(v, want) {
+			t.Errorf("%s: the failed drain left the step list while the dead master's workers run:\n%s", lang, v)
+		}
+
+		s.see(time.Second, idleInstance()) // the rollback, or their own end, took them: the upgrade is over
+		if r := s.m.record.rec(model.ActDrain); r != nil {
+			t.Errorf("%s: the step list kept the drain once one master served alone", lang)
+		}
+	}
+}

@@ -269,10 +269,13 @@ func keepSteps(lines []stepLine, rows int) []stepLine {
 
 // endedElsewhere starts the list again when the upgrade it records ended without a commit or
 // rollback from here (another operator, a script, nginx itself): one master serves again, and
-// the ticks of the steps that led there no longer say anything about what is true.
+// the ticks of the steps that led there no longer say anything about what is true. A master
+// that died leaving its processes running (they still serve) has not ended it: the list keeps
+// the step that failed until the rollback ends them.
 func (m *Model) endedElsewhere() {
 	r := m.record.rec(model.ActUpgrade)
-	if m.busy != nil || r == nil || r.err != nil || r.end.IsZero() || !m.record.sawUpgrade || m.inst.Phase != model.PhaseIdle {
+	if m.busy != nil || r == nil || r.err != nil || r.end.IsZero() || !m.record.sawUpgrade || m.inst.Phase != model.PhaseIdle ||
+		len(m.inst.Orphans) > 0 {
 		return
 	}
 	m.record = stepLog{}
