@@ -267,3 +267,39 @@ func TestFailedStepStaysWhileADeadMastersProcessesRun(t *testing.T) {
 		}
 	}
 }
+
+// brokenConfigTest is the config test of the broken-config scenario as the runner reports it: a
+// refusal whose reason, nginx's own line, comes after the command that was run.
+func brokenConfigTest() StepResult {
+	emerg := `2026/01/02 03:04:05 [emerg] 2100#2100: unknown directive "hotdeploy_demo_broken_directive" in /etc/nginx/nginx.conf:48`
+	why := model.Because("config test with %s %s failed: %s", "/opt/nginx-1.26.2/sbin/nginx",
+		"-p /usr/share/nginx -c /etc/nginx/nginx.conf -t", emerg)
+	lines := []string{emerg, "nginx: configuration file /etc/nginx/nginx.conf test failed"}
+	return StepResult{Lines: lines, Err: &upgrade.StepError{Step: "test", Refused: true, Reason: why.String(), Why: why, Log: lines}}
+}
+
+// TestFailureTitleWholeBeforeTheProbe: beside the demo's probe, a failure's title is shown whole
+// (what nginx said ends it) while the probe can give way to its short form, at 80x24 and 80x20,
+// in both languages.
+func TestFailureTitleWholeBeforeTheProbe(t *testing.T) {
+	for _, lang := range Langs {
+		for _, size := range [][2]int{{80, 24}, {80, 20}} {
+			s := newScript(t, lang, size[0], size[1], idleInstance())
+			s.m.deps.Actor.(*scriptActor).results[model.ActTest] = brokenConfigTest()
+			s.see(time.Second, installedInstance())
+			var cmd tea.Cmd
+			s.m, cmd = updateCmd(t, s.m, keyMsg("t")) // the test runs at once, with no dialog
+			s.m = update(t, s.m, run(cmd))
+			v := s.m.View()
+			checkBounds(t, v, size[0], size[1])
+			if s.m.output == nil {
+				t.Fatalf("%s: no result panel after the config test:\n%s", lang, v)
+			}
+			for _, want := range []string{"nginx.conf:48", s.m.tr.T("esc closes this panel")} {
+				if !strings.Contains(v, want) {
+					t.Errorf("%s %dx%d: the failure lacks %q:\n%s", lang, size[0], size[1], want, v)
+				}
+			}
+		}
+	}
+}

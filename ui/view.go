@@ -261,13 +261,17 @@ func (m Model) renderRight(w, h int) string {
 	if m.deps.Probe != nil || m.deps.ProbeErr != "" {
 		top = m.renderProbe(w, guide && h < 16)
 		if m.output != nil {
-			// A result panel keeps its title (up to three lines) and the way out: the probe is
-			// drawn in its short form, then cut, to leave them.
-			keep := min(len(wrap(m.output.title, w))+1, 4, h)
+			// A result panel keeps its title whole and the way out: the probe is drawn in its
+			// short form, then cut (its counts stay while three rows are left), to leave them.
+			keep := min(len(wrap(m.output.title, w))+1, h)
 			if len(top) > h-keep {
 				top = m.renderProbe(w, true)
 			}
-			top = top[:min(len(top), h-keep)]
+			room := h - keep
+			if room < 1 && h >= 3 {
+				room = 1
+			}
+			top = top[:min(len(top), max(room, 0))]
 		}
 	}
 	rest := h - len(top)
