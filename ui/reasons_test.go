@@ -35,7 +35,7 @@ func TestNginxctlReasonsInChinese(t *testing.T) {
 		lang Lang
 		want []string // step failure, its progress line, refusal, note, probe error
 	}{
-		{LangChinese, []string{"新 master 2000 已退出：错误日志中没有原因", "已发送 SIGUSR2 给 主进程 1000",
+		{LangChinese, []string{"新 master 2000 已退出：错误日志中没有原因", "已发送 SIGUSR2 给 master 1000",
 			"master 1000 以 daemon off 运行（父进程 1）", "2 个 nginx 进程没有 master", "只能探测 http:// 和 https:// 的 URL"}},
 		{LangEnglish, []string{exited.String(), progress.String(), daemonOff.String(), orphans.String(), perr.Error()}},
 	} {
