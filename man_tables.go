@@ -137,7 +137,7 @@ func jsonType(t reflect.Type) string {
 // manTables writes the sections after COMMANDS.
 func manTables(r *roff) {
 	r.macro("SH", "DASHBOARD KEYS")
-	r.line(esc("Keys of actions not allowed now stay visible, dimmed, and say why when pressed. Every signal asks first; the default is No."))
+	r.line(esc("Keys of actions not allowed now stay visible, dimmed, and say why when pressed; on a screen too narrow for every key they are the first left out. Every signal asks first; the default is No."))
 	for _, k := range dashboardKeys() {
 		r.item(k[0], k[1])
 	}

@@ -70,10 +70,12 @@ func (m Model) statusLine() (string, lipgloss.Style) {
 	return strings.Join(parts, s.G.Sep), s.Muted
 }
 
-// hint is one key of the footer.
+// hint is one key of the footer. action marks the keys of the upgrade's steps in the normal
+// mode: when refused (off), they are the first to go on a narrow screen.
 type hint struct {
 	key, desc, short string
 	off, extra       bool
+	action           bool
 }
 
 // hints renders the keys of the current mode in one line.
@@ -112,12 +114,12 @@ func (m Model) hints() string {
 
 // layHints lays the hints out at the first level of terseness that fits the width.
 func (m Model) layHints(hs []hint) string {
-	for level := 0; level <= 3; level++ {
+	for level := 0; level <= 4; level++ {
 		if line, ok := m.hintLine(hs, level); ok {
 			return line
 		}
 	}
-	line, _ := m.hintLine(hs, 4)
+	line, _ := m.hintLine(hs, 5)
 	return line
 }
 
@@ -149,7 +151,7 @@ func (m Model) normalHints() []hint {
 		h := b.Help()
 		x := hint{key: h.Key, desc: t.T(h.Desc), short: short[h.Key]}
 		if a, isAction := k.actionFor(b.Keys()[0]); isAction {
-			x.off = !m.verdict(a).Allowed
+			x.off, x.action = !m.verdict(a).Allowed, true
 		} else {
 			x.extra = b.Keys()[0] != "?" && b.Keys()[0] != "q"
 		}
@@ -163,7 +165,8 @@ func (m Model) normalHints() []hint {
 
 // hintLine lays the hints out in the footer's width, more tersely at each level: 1 leaves out
 // the keys the help and the panels name (l, g, s, p), 2 shortens two labels, 3 puts one space
-// between keys; at 4 what does not fit is cut, with an ellipsis.
+// between keys, 4 leaves out the steps refused now (so that r, the way back, is not cut for
+// them); at 5 what does not fit is cut, with an ellipsis.
 func (m Model) hintLine(hs []hint, level int) (string, bool) {
 	s := m.styles
 	sep := "  "
@@ -172,7 +175,7 @@ func (m Model) hintLine(hs []hint, level int) (string, bool) {
 	}
 	var segs []seg
 	for _, h := range hs {
-		if h.extra && level >= 1 {
+		if h.extra && level >= 1 || h.off && h.action && level >= 4 {
 			continue
 		}
 		desc := h.desc
@@ -196,7 +199,7 @@ func (m Model) hintLine(hs []hint, level int) (string, bool) {
 		}
 		total += cellWidth(sg.text)
 	}
-	if total > m.width && level < 4 {
+	if total > m.width && level < 5 {
 		return "", false
 	}
 	return fitSegs(segs, sep, m.width, s.G.Ellipsis), true

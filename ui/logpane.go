@@ -165,28 +165,31 @@ func hangingWrap(text string, width int) []string {
 }
 
 // renderOutput draws a result panel: the config test's output, or a failure with the error-log
-// lines nginx wrote and the way out.
+// lines nginx wrote and the way out. The way out is the last line whatever the height: the title
+// takes the lines it leaves, cut at a word with an ellipsis when longer, and nginx's newest lines
+// what the title leaves.
 func renderOutput(s Styles, t translator, o *output, rollback bool, width, height int) string {
-	var b strings.Builder
+	ell := s.G.Ellipsis
 	title := s.PanelTitle
 	if o.isErr {
 		title = s.ErrorLine
 	}
-	var body []string
-	for _, l := range wrap(o.title, width) {
-		body = append(body, title.Render(fitE(l, width, s.G.Ellipsis)))
-	}
-	tail := []string{s.Muted.Render(fitE(t.T("esc closes this panel"), width, s.G.Ellipsis))}
+	tail := s.Muted.Render(fitE(t.T("esc closes this panel"), width, ell))
 	if o.isErr && rollback {
-		tail = []string{s.Warning.Render(fitE(cutWords(t.T("press r to roll back to the old binary")+s.G.Sep+
-			t.T("esc closes this panel"), width, s.G.Ellipsis), width, s.G.Ellipsis))}
+		tail = s.Warning.Render(fitE(cutWords(t.T("press r to roll back to the old binary")+s.G.Sep+
+			t.T("esc closes this panel"), width, ell), width, ell))
+	}
+	var body []string
+	for _, l := range wrapCut(o.title, width, max(height-1, 1), ell) {
+		body = append(body, title.Render(fitE(l, width, ell)))
+	}
+	if height < 2 {
+		return body[0] // one line: what happened; the key line names the way out
 	}
 	short := make([]string, len(o.lines))
 	for i, l := range o.lines {
 		short[i] = shortLogLine(l)
 	}
-	body = append(body, wrapNewest(s, short, width, height-len(body)-len(tail))...)
-	body = append(body, tail...)
-	b.WriteString(strings.Join(body, "\n"))
-	return b.String()
+	body = append(body, wrapNewest(s, short, width, height-len(body)-1)...)
+	return strings.Join(append(body, tail), "\n")
 }

@@ -229,16 +229,19 @@ func (m Model) why(v model.Verdict) string {
 	return m.reasonText(v)
 }
 
-// oldMasterLives tells whether a rollback target exists: an upgrade is under way.
-func (m Model) oldMasterLives() bool { return m.hasInst && m.inst.New() != nil }
+// rollbackApplies tells whether a rollback has something to undo: an upgrade is under way, or a
+// dead master's processes still run (the rollback ends them).
+func (m Model) rollbackApplies() bool {
+	return m.hasInst && (m.inst.New() != nil || len(m.inst.Orphans) > 0)
+}
 
 // syncKeys shows or hides bindings after the state changed: read-only hides every action,
-// rollback shows only while the old master lives, the picker key only with several instances.
+// rollback shows only while it applies, the picker key only with several instances.
 func (m *Model) syncKeys() {
 	for _, a := range model.Actions {
 		m.keys.action(a).SetEnabled(!m.opts.ReadOnly)
 	}
-	m.keys.Rollback.SetEnabled(!m.opts.ReadOnly && m.oldMasterLives())
+	m.keys.Rollback.SetEnabled(!m.opts.ReadOnly && m.rollbackApplies())
 	m.keys.Pick.SetEnabled(len(m.instances) > 1 && m.opts.Target == (inspect.Target{}))
 	m.keys.Hold.SetEnabled(m.deps.Hold != nil && !m.opts.ReadOnly)
 	m.keys.Narrate.SetEnabled(m.deps.Narration != nil)

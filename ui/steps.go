@@ -159,7 +159,7 @@ func (m Model) steps() []stepLine {
 	t, now := m.tr, m.now
 	derived, detail := m.derivedSteps()
 	order := []model.Action{model.ActInstall, model.ActTest, model.ActUpgrade, model.ActDrain, model.ActCommit}
-	if r := m.record.rec(model.ActRollback); r != nil || m.oldMasterLives() {
+	if r := m.record.rec(model.ActRollback); r != nil || m.rollbackApplies() {
 		order = append(order, model.ActRollback)
 	}
 	var lines []stepLine
@@ -213,11 +213,17 @@ func drainingSince(in model.Instance) time.Time {
 	return first
 }
 
-// renderSteps draws the step list in width cells.
-func renderSteps(s Styles, t translator, lines []stepLine, width int) string {
-	var b strings.Builder
-	b.WriteString(s.PanelTitle.Render(t.T("STEPS")))
+// renderSteps draws the step list in width x height cells (or fewer rows): when it is longer,
+// the title goes first, then steps done or not possible yet, then the next one; a step that
+// failed or runs, and the rollback line, always show.
+func renderSteps(s Styles, t translator, lines []stepLine, width, height int) string {
 	g := s.G
+	var rows []string
+	if len(lines)+1 <= height {
+		rows = append(rows, s.PanelTitle.Render(t.T("STEPS")))
+	} else {
+		lines = keepSteps(lines, height)
+	}
 	for _, l := range lines {
 		mark, st := g.Pending, s.StepNext
 		switch l.state {
@@ -236,18 +242,40 @@ func renderSteps(s Styles, t translator, lines []stepLine, width int) string {
 			st = s.Muted
 		}
 		text := fitE(mark+" "+l.label, 18, g.Ellipsis) + " " + l.detail
-		b.WriteByte('\n')
-		b.WriteString(st.Render(fitE(cutWords(text, width, g.Ellipsis), width, g.Ellipsis)))
+		rows = append(rows, st.Render(fitE(cutWords(text, width, g.Ellipsis), width, g.Ellipsis)))
 	}
-	return b.String()
+	return strings.Join(rows, "\n")
+}
+
+// keepSteps leaves out lines of the step list, from the top, until at most rows are left: steps
+// done or not possible yet, then the next one. A failed or running step and the rollback line
+// stay.
+func keepSteps(lines []stepLine, rows int) []stepLine {
+	out := append([]stepLine(nil), lines...)
+	for _, drop := range []func(stepLine) bool{
+		func(l stepLine) bool { return l.state == stateDone || l.state == statePending },
+		func(l stepLine) bool { return l.state == stateNext },
+	} {
+		for i := 0; i < len(out) && len(out) > rows; {
+			if out[i].action != model.ActRollback && drop(out[i]) {
+				out = append(out[:i], out[i+1:]...)
+				continue
+			}
+			i++
+		}
+	}
+	return out
 }
 
 // endedElsewhere starts the list again when the upgrade it records ended without a commit or
 // rollback from here (another operator, a script, nginx itself): one master serves again, and
-// the ticks of the steps that led there no longer say anything about what is true.
+// the ticks of the steps that led there no longer say anything about what is true. A master
+// that died leaving its processes running (they still serve) has not ended it: the list keeps
+// the step that failed until the rollback ends them.
 func (m *Model) endedElsewhere() {
 	r := m.record.rec(model.ActUpgrade)
-	if m.busy != nil || r == nil || r.err != nil || r.end.IsZero() || !m.record.sawUpgrade || m.inst.Phase != model.PhaseIdle {
+	if m.busy != nil || r == nil || r.err != nil || r.end.IsZero() || !m.record.sawUpgrade || m.inst.Phase != model.PhaseIdle ||
+		len(m.inst.Orphans) > 0 {
 		return
 	}
 	m.record = stepLog{}

@@ -130,11 +130,14 @@ func (m Model) renderDashboard(w, h int) string {
 		gap = ""
 	}
 	avail := h - headerH - len(gap)
-	lowerMin := 6
+	lowerMin := len(m.steps()) + 1 // the step list whole, with its title
 	if m.guideOn() || m.summaryOpen {
 		// The guide's two texts beside the probe and the log's newest lines, the summary: the
 		// table gives up rows for its cache processes first.
 		lowerMin = 12
+	}
+	if m.output != nil {
+		lowerMin = max(lowerMin, m.resultRows(w))
 	}
 	tableH := max(min(need, max(avail-lowerMin, 3)), 2)
 	lowerH := avail - tableH
@@ -144,6 +147,22 @@ func (m Model) renderDashboard(w, h int) string {
 	tbl := table(tableH)
 	lowerH += tableH - (strings.Count(tbl, "\n") + 1)
 	return header + "\n" + tbl + "\n" + gap + m.renderLower(w, lowerH-taken)
+}
+
+// resultRows is how many rows the panels below the table want while a result panel is open (a
+// failure, the config test's output): the step list, and beside it the probe over the result's
+// title (up to three lines) and the way out. The table gives up rows for them, its cache
+// processes first.
+func (m Model) resultRows(w int) int {
+	rightW := w - stepsWidth(w) - 2
+	if rightW < 24 {
+		return min(len(wrap(m.output.title, w)), 3) + 1 // the result panel alone, full width
+	}
+	right := min(len(wrap(m.output.title, rightW)), 3) + 1
+	if m.deps.Probe != nil || m.deps.ProbeErr != "" {
+		right += len(m.renderProbe(rightW, false))
+	}
+	return max(len(m.steps())+1, right)
 }
 
 // lowerKeep is how many rows the panels below the table keep before the instance's warnings
@@ -201,9 +220,9 @@ func (m Model) renderPanels(w, h int) string {
 		if m.output != nil {
 			return renderOutput(m.styles, m.tr, m.output, m.verdict(model.ActRollback).Allowed, w, h)
 		}
-		return renderSteps(m.styles, m.tr, m.steps(), w)
+		return renderSteps(m.styles, m.tr, m.steps(), w, h)
 	}
-	steps := m.stepsPanel(sw)
+	steps := m.stepsPanel(sw, h)
 	right := m.renderRight(rightW, h)
 	key := fmt.Sprintf("%d %d %d %q\x00", sw, rightW, h, m.styles.G.Ellipsis) + steps + "\x00" + right
 	if m.memo != nil && m.memo.panelsKey == key {
@@ -219,13 +238,13 @@ func (m Model) renderPanels(w, h int) string {
 
 // stepsPanel is renderSteps of the model's steps, kept from the last frame when they are the
 // same (each line says all it shows: a running step's time is in its detail).
-func (m Model) stepsPanel(width int) string {
+func (m Model) stepsPanel(width, height int) string {
 	steps := m.steps()
-	key := fmt.Sprintf("%s %t %d %+v", m.tr.lang, m.styles.Plain, width, steps)
+	key := fmt.Sprintf("%s %t %d %d %+v", m.tr.lang, m.styles.Plain, width, height, steps)
 	if m.memo != nil && m.memo.stepsKey == key {
 		return m.memo.steps
 	}
-	out := renderSteps(m.styles, m.tr, steps, width)
+	out := renderSteps(m.styles, m.tr, steps, width, height)
 	if m.memo != nil {
 		m.memo.stepsKey, m.memo.steps = key, out
 	}
@@ -241,6 +260,19 @@ func (m Model) renderRight(w, h int) string {
 	guide := m.guideOn()
 	if m.deps.Probe != nil || m.deps.ProbeErr != "" {
 		top = m.renderProbe(w, guide && h < 16)
+		if m.output != nil {
+			// A result panel keeps its title whole and the way out: the probe is drawn in its
+			// short form, then cut (its counts stay while three rows are left), to leave them.
+			keep := min(len(wrap(m.output.title, w))+1, h)
+			if len(top) > h-keep {
+				top = m.renderProbe(w, true)
+			}
+			room := h - keep
+			if room < 1 && h >= 3 {
+				room = 1
+			}
+			top = top[:min(len(top), max(room, 0))]
+		}
 	}
 	rest := h - len(top)
 	var below string

@@ -130,3 +130,36 @@ func splitAt(s string, width int) string {
 	}
 	return s[:end]
 }
+
+// wrapCut wraps text into at most n lines of width cells: when it needs more, the last line is
+// the rest of the text cut at a word, with ell.
+func wrapCut(text string, width, n int, ell string) []string {
+	lines := wrap(text, width)
+	if n < 1 || len(lines) <= n {
+		return lines
+	}
+	rest := text
+	for _, l := range lines[:n-1] {
+		rest = afterLine(rest, l)
+	}
+	rest = strings.Join(strings.Fields(strings.ReplaceAll(rest, "\n", " ")), " ")
+	return append(lines[:n-1:n-1], cutWords(rest, width, ell))
+}
+
+// afterLine is what is left of text once the line wrap made of its start is taken off: wrap
+// only drops and collapses spaces, so each of the line's other runes is found in turn.
+func afterLine(text, line string) string {
+	i := 0
+	for _, r := range line {
+		if r == ' ' {
+			continue
+		}
+		for i < len(text) && (text[i] == ' ' || text[i] == '\n') {
+			i++
+		}
+		if strings.HasPrefix(text[i:], string(r)) {
+			i += utf8.RuneLen(r)
+		}
+	}
+	return strings.TrimLeft(text[i:], " \n")
+}
