@@ -99,6 +99,12 @@ func Check(in Instance, ctx Context, a Action) Verdict {
 		return refuse(a, "the old master %d got SIGQUIT and is leaving once its workers finish: "+
 			"there is no going back to it", ctx.QuitSent)
 	}
+	if phase == PhaseIdle && len(in.Orphans) > 0 && (a == ActInstall || a == ActUpgrade) {
+		// They accept on the inherited sockets and serve the build of their dead master; a new
+		// generation would serve beside them, and the old binary would be backed up as if it
+		// were the only one that served.
+		return refuse(a, "%d processes of a dead master still run and may serve its build: roll back first, which ends them", len(in.Orphans))
+	}
 	switch a {
 	case ActInstall, ActTest:
 		if phase != PhaseIdle {

@@ -29,6 +29,13 @@ func upgrading(pidFile int, oldChildren []Process, newChildren ...Process) Insta
 	return in
 }
 
+// orphaned: idle, with the worker and cache manager of a dead new master still running.
+func orphaned() Instance {
+	in := idle()
+	in.Orphans = []Process{worker(201, 1, false), {PID: 203, PPID: 1, Role: RoleCacheManager}}
+	return in
+}
+
 func oldbinOnly() Instance {
 	in := idle()
 	in.PidFilePID, in.OldbinPID = 0, 100
@@ -136,6 +143,10 @@ func TestCheckRefusals(t *testing.T) {
 		{"SIGQUIT to another master does not count", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 99}, ActRollback, ""},
 		{"rollback after a SIGQUIT that may have gone out", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 100, QuitUnsure: true}, ActRollback, "may have got SIGQUIT"},
 		{"rollback when idle", idle(), Context{}, ActRollback, "no old master"},
+		{"rollback ends a dead master's processes", orphaned(), Context{}, ActRollback, ""},
+		{"no upgrade beside a dead master's processes", orphaned(), Context{}, ActUpgrade, "roll back first"},
+		{"no install beside a dead master's processes", orphaned(), Context{}, ActInstall, "roll back first"},
+		{"a config test beside them changes nothing", orphaned(), Context{}, ActTest, ""},
 		{"rollback right after USR2, new master not seen", oldbinOnly(), Context{}, ActRollback, ""},
 		{"drain right after USR2", oldbinOnly(), Context{}, ActDrain, "not serving yet"},
 		{"upgrade right after USR2", oldbinOnly(), Context{}, ActUpgrade, "already running"},
