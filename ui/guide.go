@@ -22,6 +22,9 @@ func (m Model) nextStep() (model.Action, bool) {
 	in := m.inst
 	switch in.Phase {
 	case model.PhaseIdle:
+		if len(in.Orphans) > 0 {
+			return model.ActRollback, true // it ends them; nothing starts beside them
+		}
 		if m.verdict(model.ActUpgrade).Allowed {
 			return model.ActUpgrade, true
 		}
@@ -41,6 +44,9 @@ func (m Model) narrationKeys() (done, next string) {
 	in := m.inst
 	if a, ok := m.nextStep(); ok {
 		next = a.String() + ".before"
+		if len(in.Orphans) > 0 && in.Phase == model.PhaseIdle {
+			next = "orphans.before"
+		}
 	} else {
 		next = in.Phase.String()
 	}
@@ -68,6 +74,8 @@ func (m Model) narrationKeys() (done, next string) {
 		done = "upgrade.after"
 	case in.Phase == model.PhaseOldDrained:
 		done = "drain.after"
+	case next == "orphans.before":
+		done = "" // "one master serves" would leave out what else does
 	case in.Phase == model.PhaseIdle && next == "upgrade.before":
 		done = "install.after"
 	case in.Phase == model.PhaseIdle:

@@ -26,6 +26,7 @@ type tableRow struct {
 	branch  string
 	now     time.Time
 	summary string // a "… N more" line instead of a process
+	warn    bool   // the summary says something is wrong (a dead master's processes run)
 	// replaced: the master's binary on disk is another build (see exeReplaced).
 	replaced bool
 }
@@ -148,9 +149,19 @@ func tableRows(t translator, g Glyphs, in model.Instance, now time.Time, limit i
 	for _, m := range in.Masters {
 		need += 1 + len(m.Children)
 	}
+	// A dead master's processes, still running (they may still serve): a line that says so, and
+	// each of them. They keep their rows before the masters' children do (these give way to a
+	// summary line first); when even that leaves too little, the line alone, with what they are.
+	orphanRows := 0
+	if n := len(in.Orphans); n > 0 {
+		orphanRows = 1 + n
+		if need+orphanRows > limit && limit-orphanRows < 2*len(in.Masters) {
+			orphanRows = 1
+		}
+	}
 	share := -1
-	if need > limit && len(in.Masters) > 0 {
-		share = max((limit-2*len(in.Masters))/len(in.Masters), 0)
+	if need+orphanRows > limit && len(in.Masters) > 0 {
+		share = max((limit-orphanRows-2*len(in.Masters))/len(in.Masters), 0)
 	}
 	var rows []tableRow
 	for i := range in.Masters {
@@ -173,7 +184,40 @@ func tableRows(t translator, g Glyphs, in model.Instance, now time.Time, limit i
 			rows = append(rows, tableRow{summary: summarize(t, g, m.Children[len(kids):], hidden)})
 		}
 	}
+	if orphanRows > 0 {
+		line := t.T("%d processes of a dead master still run (their parent is now pid 1); rollback ends them", len(in.Orphans))
+		if orphanRows == 1 {
+			line += ": " + summarizeAll(t, in.Orphans)
+		}
+		rows = append(rows, tableRow{summary: line, warn: true})
+		for j, o := range in.Orphans[:orphanRows-1] {
+			branch := g.TreeMid
+			if j == len(in.Orphans)-1 {
+				branch = g.TreeEnd
+			}
+			rows = append(rows, tableRow{p: o, branch: branch, now: now})
+		}
+	}
 	return rows
+}
+
+// summarizeAll names processes by role: "2 workers, cache-manager".
+func summarizeAll(t translator, ps []model.Process) string {
+	var workers int
+	var others []string
+	for _, p := range ps {
+		if p.Role == model.RoleWorker {
+			workers++
+		} else {
+			others = append(others, t.T(p.Role.String()))
+		}
+	}
+	if workers == 1 {
+		others = append([]string{t.T("1 worker")}, others...)
+	} else if workers > 1 {
+		others = append([]string{t.T("%d workers", workers)}, others...)
+	}
+	return t.list(others)
 }
 
 // summarize names what a summary line stands for: "└ … 3 more: 1 worker, cache-manager, ...".
@@ -224,7 +268,11 @@ func renderTable(s Styles, t translator, in model.Instance, now time.Time, width
 	for _, r := range tableRows(t, s.G, in, now, height-1) {
 		b.WriteByte('\n')
 		if r.summary != "" {
-			b.WriteString(s.Muted.Render(fitE(cutWords(r.summary, width, s.G.Ellipsis), width, s.G.Ellipsis)))
+			st := s.Muted
+			if r.warn {
+				st = s.Warning
+			}
+			b.WriteString(st.Render(fitE(cutWords(r.summary, width, s.G.Ellipsis), width, s.G.Ellipsis)))
 			continue
 		}
 		writeRow(&b, s, cols, r)

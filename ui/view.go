@@ -103,6 +103,9 @@ func (m Model) renderDashboard(w, h int) string {
 	for _, ms := range m.inst.Masters {
 		need += 1 + len(ms.Children)
 	}
+	if n := len(m.inst.Orphans); n > 0 {
+		need += 1 + n // a line that says what they are, and each of them
+	}
 	table := func(rows int) string { return renderTable(m.styles, m.tr, m.inst, m.now, w, rows) }
 	switch {
 	case m.mode == modeConfirm && m.dialog != nil:
