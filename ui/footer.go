@@ -17,8 +17,7 @@ func (m Model) renderFooter() string {
 	g := m.styles.G
 	parts := wrap(text, m.width)
 	if n := m.statusRows(len(parts)); len(parts) > n {
-		rest := strings.Join(parts[n-1:], " ")
-		parts = append(parts[:n-1], cutWords(rest, m.width, g.Ellipsis))
+		parts = wrapCut(text, m.width, n, g.Ellipsis) // the rest from the text: wrapped Chinese has no spaces to join with
 	}
 	lines := make([]string, 0, len(parts)+1)
 	for _, l := range parts {

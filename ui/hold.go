@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -131,10 +130,7 @@ func (m Model) heldLines(width int, compact bool) []string {
 		}
 		st = s.Warning
 	}
-	lines := wrap(text, width)
-	if len(lines) > 2 {
-		lines = []string{lines[0], cutWords(strings.Join(lines[1:], " "), width, g.Ellipsis)}
-	}
+	lines := wrapCut(text, width, 2, g.Ellipsis)
 	for i := range lines {
 		lines[i] = st.Render(lines[i])
 	}

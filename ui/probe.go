@@ -98,10 +98,7 @@ func (m Model) renderProbe(width int, compact bool) []string {
 	title := seg{text: t.T("PROBE") + " ", st: s.PanelTitle}
 	if m.deps.ProbeErr != "" {
 		// Why the probe is off is a failure to show whole: it wraps, up to three lines.
-		lines := wrap(title.text+t.T("off: %s", m.say(m.deps.ProbeErrWhy, m.deps.ProbeErr)), width)
-		if len(lines) > 3 {
-			lines = append(lines[:2], cutWords(strings.Join(lines[2:], " "), width, g.Ellipsis))
-		}
+		lines := wrapCut(title.text+t.T("off: %s", m.say(m.deps.ProbeErrWhy, m.deps.ProbeErr)), width, 3, g.Ellipsis)
 		for i := range lines {
 			lines[i] = s.ErrorLine.Render(lines[i])
 		}
@@ -134,9 +131,10 @@ func (m Model) renderProbe(width int, compact bool) []string {
 				kinds = append(kinds, fmt.Sprintf("%s %d", t.T(k), n))
 			}
 		}
-		why := wrap(strings.Join(kinds, "  ")+": "+m.say(st.LastErrorWhy, st.LastError), width)
+		whyText := strings.Join(kinds, "  ") + ": " + m.say(st.LastErrorWhy, st.LastError)
+		why := wrap(whyText, width)
 		if compact && len(why) > 1 {
-			why = []string{cutWords(strings.Join(why, " "), width, g.Ellipsis)}
+			why = wrapCut(whyText, width, 1, g.Ellipsis)
 		}
 		for _, l := range why {
 			lines = append(lines, s.ErrorLine.Render(l))
