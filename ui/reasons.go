@@ -43,6 +43,11 @@ func (t translator) sayReason(r model.Reason) string {
 			said = t.list(items)
 		case model.Role:
 			said = t.roleInSentence(a)
+		case model.Phase:
+			// The phase's name is the JSON's (old-draining); inside a sentence, what it means.
+			if hint, ok := phaseHint[a]; ok {
+				said = t.T(hint)
+			}
 		case model.Ref:
 			said = t.T("%s %s pid %d", a.Comm, t.roleInSentence(a.Role), a.PID)
 		case error:

@@ -104,6 +104,14 @@ func TestSayReasonArgs(t *testing.T) {
 	if got := newTranslator(LangEnglish).sayReason(model.Because("send %s to %s: %w", "SIGQUIT", ref, errors.New("x"))); got != "send SIGQUIT to nginx worker pid 1234: x" {
 		t.Errorf("English: %q", got)
 	}
+	// A phase named inside a sentence is said by what it means; in English it stays its name.
+	busy := model.Because("an upgrade is running (%s): finish it with commit or roll back first", model.PhaseOldDraining)
+	if got := zh.sayReason(busy); strings.Contains(got, "old-draining") || !strings.Contains(got, zh.T(phaseHint[model.PhaseOldDraining])) {
+		t.Errorf("a phase in a sentence: %q", got)
+	}
+	if got := newTranslator(LangEnglish).sayReason(busy); !strings.Contains(got, "(old-draining)") {
+		t.Errorf("English: %q", got)
+	}
 	wrapped := fmt.Errorf("step: %w", inner)
 	if r := model.ReasonOf(wrapped); r.Code != "" {
 		t.Errorf("ReasonOf(%q) = %v: an error that adds words is not its inner reason", wrapped, r)
