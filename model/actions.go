@@ -121,6 +121,12 @@ func Check(in Instance, ctx Context, a Action) Verdict {
 		if phase == PhaseIdle && len(in.Orphans) > 0 {
 			return allowWarning(a, "%d processes of a dead master still run: the rollback ends them", len(in.Orphans))
 		}
+		if phase == PhaseIdle && in.BinaryDiffers && !in.BinarySameBytes {
+			// Installed and never started, or its new master died (safety rule 5): the way
+			// back is the running build on disk again; the file it replaces is kept.
+			return allowWarning(a, "no upgrade is running, but %s holds another build than master %d runs: "+
+				"the rollback puts the running build back on disk and keeps the other as .rejected", in.Binary, in.Masters[0].PID)
+		}
 		if phase == PhaseIdle {
 			return refuse(a, "no upgrade is running: there is no old master to go back to")
 		}

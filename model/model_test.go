@@ -36,6 +36,13 @@ func orphaned() Instance {
 	return in
 }
 
+// running: idle with the running build on disk (nothing installed).
+func running() Instance {
+	in := idle()
+	in.BinaryDiffers = false
+	return in
+}
+
 func oldbinOnly() Instance {
 	in := idle()
 	in.PidFilePID, in.OldbinPID = 0, 100
@@ -142,7 +149,8 @@ func TestCheckRefusals(t *testing.T) {
 		{"commit again after SIGQUIT", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 100}, ActCommit, "got SIGQUIT"},
 		{"SIGQUIT to another master does not count", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 99}, ActRollback, ""},
 		{"rollback after a SIGQUIT that may have gone out", upgrading(200, oldAllDrain, newWorkers...), Context{QuitSent: 100, QuitUnsure: true}, ActRollback, "may have got SIGQUIT"},
-		{"rollback when idle", idle(), Context{}, ActRollback, "no old master"},
+		{"rollback when idle with the running build on disk", running(), Context{}, ActRollback, "no old master"},
+		{"rollback undoes an install never started (or whose new master died)", idle(), Context{}, ActRollback, ""},
 		{"rollback ends a dead master's processes", orphaned(), Context{}, ActRollback, ""},
 		{"no upgrade beside a dead master's processes", orphaned(), Context{}, ActUpgrade, "roll back first"},
 		{"no install beside a dead master's processes", orphaned(), Context{}, ActInstall, "roll back first"},

@@ -295,7 +295,9 @@ func TestFailureTitleWholeBeforeTheProbe(t *testing.T) {
 			if s.m.output == nil {
 				t.Fatalf("%s: no result panel after the config test:\n%s", lang, v)
 			}
-			for _, want := range []string{"nginx.conf:48", s.m.tr.T("esc closes this panel")} {
+			// The way back ends the panel: the candidate was installed, and rollback puts the
+			// running build back on disk (DESIGN.md safety rule 5).
+			for _, want := range []string{"nginx.conf:48", s.m.tr.T("press r to roll back to the old binary")} {
 				if !strings.Contains(v, want) {
 					t.Errorf("%s %dx%d: the failure lacks %q:\n%s", lang, size[0], size[1], want, v)
 				}

@@ -243,3 +243,34 @@ func TestDashboardLetsGoWhenIdle(t *testing.T) {
 		t.Errorf("journal after the dashboard's commit: %+v, %v", j, err)
 	}
 }
+
+// TestDashboardRollbackUndoesAnInstall: installed and never started, the running build is put
+// back on disk by the dashboard's rollback (DESIGN.md: r at whatever step is reached), with the
+// installed file kept as .rejected, and no signal sent: the master serves on as it was.
+func TestDashboardRollbackUndoesAnInstall(t *testing.T) {
+	r := newDashRig(t)
+	master := r.m.inst.Masters[0]
+	origSHA := upgradetest.SHA256(t, r.sb.Binary)
+	r.step("i")
+	r.m = update(t, r.m, r.m.refreshCmd()())
+	if upgradetest.SHA256(t, r.sb.Binary) == origSHA {
+		t.Fatal("the install left the running build on disk")
+	}
+	if v := r.m.verdict(model.ActRollback); !v.Allowed {
+		t.Fatalf("rollback refused after an install: %+v", v)
+	}
+	r.step("r")
+	if got := upgradetest.SHA256(t, r.sb.Binary); got != origSHA {
+		t.Errorf("after the rollback %s holds sha256 %.12s, want the running build %.12s", r.sb.Binary, got, origSHA)
+	}
+	if _, err := os.Stat(r.sb.Binary + ".rejected"); err != nil {
+		t.Errorf("the installed build was not kept: %v", err)
+	}
+	for _, s := range upgradetest.Signals(t, r.audit) {
+		t.Errorf("the rollback of an install sent a signal: %s", s)
+	}
+	cur := r.m.inst
+	if len(cur.Masters) != 1 || cur.Masters[0].PID != master.PID || cur.Masters[0].StartTicks != master.StartTicks {
+		t.Errorf("after the rollback the masters are %+v, want %d alone", cur.Masters, master.PID)
+	}
+}

@@ -229,10 +229,13 @@ func (m Model) why(v model.Verdict) string {
 	return m.reasonText(v)
 }
 
-// rollbackApplies tells whether a rollback has something to undo: an upgrade is under way, or a
-// dead master's processes still run (the rollback ends them).
+// rollbackApplies tells whether a rollback has something to undo: an upgrade is under way, a
+// dead master's processes still run (the rollback ends them), or another build is on disk than
+// the master runs (installed and never started, or its new master died: the rollback puts the
+// running build back).
 func (m Model) rollbackApplies() bool {
-	return m.hasInst && (m.inst.New() != nil || len(m.inst.Orphans) > 0)
+	in := m.inst
+	return m.hasInst && (in.New() != nil || len(in.Orphans) > 0 || in.BinaryDiffers && !in.BinarySameBytes)
 }
 
 // syncKeys shows or hides bindings after the state changed: read-only hides every action,

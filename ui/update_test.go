@@ -113,7 +113,7 @@ func TestRollbackShownOnlyWhileOldMasterLives(t *testing.T) {
 		want bool
 	}{
 		{"idle", idleInstance(), false},
-		{"installed", installedInstance(), false},
+		{"installed, never started: rollback restores the running build", installedInstance(), true},
 		{"both-serving", bothServingInstance(), true},
 		{"old-draining", oldDrainingInstance(), true},
 		{"old-drained", oldDrainedInstance(), true},
