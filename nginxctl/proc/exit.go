@@ -10,9 +10,10 @@ import (
 )
 
 // Exited tells whether the process that had pid and started at startTicks has exited, as the
-// kernel says it: /proc/PID/stat is gone, or shows a zombie, or a later process now holds the
-// pid. Any other failure to read it (a permission error, a malformed line) is not an exit: a
-// refresh that cannot classify a process has learned nothing about whether it lives.
+// kernel says it: /proc/PID/stat is gone, or a later process now holds the pid, or it shows a
+// zombie that a pidfd confirms (leaderGone). Any other failure to read it (a permission error, a
+// malformed line) is not an exit: a refresh that cannot classify a process has learned nothing
+// about whether it lives.
 func Exited(pid int, startTicks uint64) bool {
 	st, err := NewReader().Stat(pid)
 	switch {
@@ -21,7 +22,30 @@ func Exited(pid int, startTicks uint64) bool {
 	case st.StartTicks != startTicks:
 		return true // the pid was recycled: the process it named is gone
 	default:
-		return st.State == 'Z' || st.State == 'X'
+		return (st.State == 'Z' || st.State == 'X') && leaderGone(pid)
+	}
+}
+
+// leaderGone confirms what a zombie in /proc/PID/stat says. That file shows the thread-group
+// leader, and a leader can be a zombie while its process lives on: it called pthread_exit with
+// other threads running, or another thread of a multi-threaded program is exec'ing (the kernel
+// makes the leader a zombie, then gives its pid to the exec'ing thread, start time and all). A
+// Go program that execs nginx does the latter; the chaos suite saw it taken for an exit. A
+// pidfd polls readable only once the whole thread group has exited. Where no pidfd can be had
+// (a kernel without pidfd_open), the zombie is taken at its word.
+func leaderGone(pid int) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true // ESRCH: gone since; anything else: no better word than /proc's
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
 	}
 }
 
