@@ -25,6 +25,10 @@ func TestMain(m *testing.M) {
 		os.Unsetenv(v)
 	}
 	os.Setenv("LANG", "C")
+	if os.Getenv(paintHelperEnv) != "" {
+		paintHelper() // the test binary as a program in tmux: see TestCaptureReadsWholeFrames
+		os.Exit(0)
+	}
 	os.Exit(withDriverDirs(m))
 }
 
