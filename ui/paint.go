@@ -31,13 +31,17 @@ type painter struct {
 	buf           bytes.Buffer
 }
 
-// paint writes the lines of frame that differ from those on screen.
+// paint writes the lines of frame that differ from those on screen, in one write marked as one
+// update (synchronized output, mode 2026): a terminal that knows the mode shows the frame once
+// it has all of it, so a frame that reaches it in pieces (over ssh, or read 4 KB at a time as
+// tmux does) is never shown half old, half new. Terminals without the mode ignore it.
 func (p *painter) paint(frame string) {
 	lines := strings.Split(frame, "\n")
 	if p.height > 0 && len(lines) > p.height {
 		lines = lines[len(lines)-p.height:] // as bubbletea did: the bottom stays in view
 	}
 	p.buf.Reset()
+	p.buf.WriteString(ansi.SetModeSynchronizedOutput)
 	for i, line := range lines {
 		if i < len(p.last) && p.last[i] == line {
 			continue
@@ -60,7 +64,8 @@ func (p *painter) paint(frame string) {
 		p.buf.WriteString(ansi.EraseScreenBelow)
 	}
 	p.last = lines
-	if p.buf.Len() > 0 {
+	if p.buf.Len() > len(ansi.SetModeSynchronizedOutput) {
+		p.buf.WriteString(ansi.ResetModeSynchronizedOutput)
 		_, _ = p.out.Write(p.buf.Bytes())
 	}
 }

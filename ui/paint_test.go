@@ -45,13 +45,14 @@ func TestPainterWritesOnlyChangedLines(t *testing.T) {
 	out.Reset()
 	p.paint(frame(4, 2, "changed"))
 	got := out.String()
-	if want := ansi.CursorPosition(1, 3) + "changed" + ansi.EraseLineRight; got != want {
+	want := ansi.SetModeSynchronizedOutput + ansi.CursorPosition(1, 3) + "changed" + ansi.EraseLineRight + ansi.ResetModeSynchronizedOutput
+	if got != want {
 		t.Fatalf("one changed line: wrote %q, want %q", got, want)
 	}
 
 	out.Reset()
 	p.paint(frame(2, -1, ""))
-	if got := out.String(); !strings.HasSuffix(got, ansi.CursorPosition(1, 3)+ansi.EraseScreenBelow) {
+	if got := out.String(); !strings.HasSuffix(got, ansi.CursorPosition(1, 3)+ansi.EraseScreenBelow+ansi.ResetModeSynchronizedOutput) {
 		t.Fatalf("a shorter frame did not clear the rows below it: %q", got)
 	}
 }
