@@ -20,7 +20,7 @@ var phaseHint = map[model.Phase]string{
 }
 
 // phaseBadge is the phase, prominent: reversed colour, or brackets without colour.
-func phaseBadge(s Styles, p model.Phase) string {
+func phaseBadge(s *Styles, p model.Phase) string {
 	name := strings.ToUpper(p.String())
 	if s.Plain {
 		return "[ " + name + " ]"
@@ -38,7 +38,7 @@ type field struct {
 // fieldLine joins fields with two spaces, shortening the longest paths from the left (the file
 // name matters more than the directories above it) until the line fits; what still does not fit
 // is left out whole.
-func fieldLine(s Styles, width int, fs []field) string {
+func fieldLine(s *Styles, width int, fs []field) string {
 	total := func() int {
 		n := 2 * (len(fs) - 1)
 		for _, f := range fs {
@@ -103,7 +103,7 @@ func (m Model) headerPanel(width int) string {
 
 // headerKey names everything renderHeader draws from: a field it reads must be named here too,
 // or its change would not show until another one's did (TestHeaderKeyNamesWhatTheHeaderShows).
-func headerKey(t translator, s Styles, in model.Instance, width int) string {
+func headerKey(t translator, s *Styles, in model.Instance, width int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %t %q %d|%d %q|%t %t %q %q|%q %q %q %q|", t.lang, s.Plain, s.G.Sep, width,
 		in.Phase, in.Family, in.BinarySameBytes, in.BinaryDiffers, in.BinaryVersion, in.Hidden,
@@ -120,7 +120,7 @@ func headerKey(t translator, s Styles, in model.Instance, width int) string {
 
 // renderHeader is the phase, the instance's files, and the binary with its version, then who
 // supervises the master (the instance's warnings go below it: see warningLines).
-func renderHeader(s Styles, t translator, in model.Instance, width int) string {
+func renderHeader(s *Styles, t translator, in model.Instance, width int) string {
 	badge := phaseBadge(s, in.Phase)
 	sep := s.G.Sep
 	left := fitSegs([]seg{{text: "hotdeploy", st: s.Title}, {text: "  " + in.Family + sep + t.T(phaseHint[in.Phase]), st: s.Muted}},
@@ -182,7 +182,7 @@ func hiddenText(t translator, hidden []string) string {
 
 // supervisionLine names who supervises the master: systemd's unit with its MainPID and whether
 // that is the master it should be, or another supervisor; "" when none is known.
-func supervisionLine(s Styles, t translator, in model.Instance, width int) string {
+func supervisionLine(s *Styles, t translator, in model.Instance, width int) string {
 	switch u := in.Systemd; {
 	case u != nil:
 		ok := field{value: t.T("MainPID %d ok", u.MainPID), style: s.Muted}
@@ -204,7 +204,7 @@ func supervisionLine(s Styles, t translator, in model.Instance, width int) strin
 // wrong master), one line each, cut at a word: the header is no place to wrap, and the start
 // says what is wrong (`hotdeploy status` prints them whole). At most limit lines; when there are
 // more warnings than that, the last line says how many are left out.
-func warningLines(s Styles, t translator, in model.Instance, width, limit int) []string {
+func warningLines(s *Styles, t translator, in model.Instance, width, limit int) []string {
 	if len(in.Warnings) == 0 || limit <= 0 {
 		return nil
 	}

@@ -17,13 +17,13 @@ type candidateMsg struct {
 	err  error
 }
 
-func newPathInput(s Styles, t translator) textinput.Model {
+func newPathInput(s *Styles, t translator) *textinput.Model {
 	ti := textinput.New()
 	ti.Prompt = t.T("new nginx binary: ")
 	ti.PromptStyle = s.Label
 	ti.Placeholder = "/path/to/new/nginx"
 	ti.CharLimit = 4096
-	return ti
+	return &ti
 }
 
 // openInput starts `i`: the path input, prefilled with the candidate.
@@ -53,7 +53,7 @@ func (m Model) updateInput(msg tea.Msg) (Model, tea.Cmd) {
 		}
 	}
 	var cmd tea.Cmd
-	m.input, cmd = m.input.Update(msg)
+	*m.input, cmd = m.input.Update(msg)
 	return m, cmd
 }
 

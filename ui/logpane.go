@@ -11,7 +11,7 @@ import (
 )
 
 // logLineStyle picks a line's style by its nginx level; [emerg], [alert] and [crit] stand out.
-func logLineStyle(s Styles, line string) (string, func(...string) string) {
+func logLineStyle(s *Styles, line string) (string, func(...string) string) {
 	switch inspect.LineSeverity(line) {
 	case inspect.SevCritical:
 		if s.Plain {
@@ -86,7 +86,7 @@ func (m Model) logPanel(width, height int) string {
 
 // renderLog draws the error log in width x height cells: the newest lines, or, scrolled back
 // lines from the tail, the lines that end there.
-func renderLog(s Styles, t translator, path string, lines []string, back, width, height int) string {
+func renderLog(s *Styles, t translator, path string, lines []string, back, width, height int) string {
 	var b strings.Builder
 	head := t.T("ERROR LOG") + " "
 	scrolled := ""
@@ -129,7 +129,7 @@ func (m *Model) scrollLog(msg tea.KeyMsg) {
 
 // wrapNewest wraps the newest log lines into at most room screen lines (continuations indented),
 // styled by level, oldest first. Only the lines that can show are wrapped.
-func wrapNewest(s Styles, lines []string, width, room int) []string {
+func wrapNewest(s *Styles, lines []string, width, room int) []string {
 	var out [][]string
 	used := 0
 	for i := len(lines) - 1; i >= 0 && used < room; i-- {
@@ -168,7 +168,7 @@ func hangingWrap(text string, width int) []string {
 // lines nginx wrote and the way out. The way out is the last line whatever the height: the title
 // takes the lines it leaves, cut at a word with an ellipsis when longer, and nginx's newest lines
 // what the title leaves.
-func renderOutput(s Styles, t translator, o *output, rollback bool, width, height int) string {
+func renderOutput(s *Styles, t translator, o *output, rollback bool, width, height int) string {
 	ell := s.G.Ellipsis
 	title := s.PanelTitle
 	if o.isErr {

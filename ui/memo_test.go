@@ -83,7 +83,8 @@ func TestHeaderKeyNamesWhatTheHeaderShows(t *testing.T) {
 	upgrading := manyWorkers(2)
 	checked := 0
 	for _, lang := range []Lang{LangEnglish, LangChinese} {
-		tr, st := newTranslator(lang), DefaultStyles().forLang(lang)
+		tr, sv := newTranslator(lang), DefaultStyles().forLang(lang)
+		st := &sv
 		for _, base := range []model.Instance{withUnit, supervised, upgrading} {
 			in := base
 			want := renderHeader(st, tr, in, 120)

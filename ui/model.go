@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -71,9 +70,8 @@ type Model struct {
 	opts   Options
 	deps   Deps
 	keys   KeyMap
-	styles Styles
+	styles *Styles
 	tr     translator
-	help   help.Model
 
 	width, height int
 	mode          mode
@@ -103,7 +101,7 @@ type Model struct {
 
 	picker    int
 	candidate string
-	input     textinput.Model
+	input     *textinput.Model // a pointer: the model is copied with every message
 	dialog    *confirm
 	busy      *running
 	record    stepLog
@@ -170,13 +168,13 @@ func New(opts Options, deps Deps, initial *model.Snapshot) Model {
 		opts.Interval = defaultInterval
 	}
 	lang := opts.Lang.orEnv()
+	styles := DefaultStyles().forLang(lang)
 	m := Model{
-		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: DefaultStyles().forLang(lang),
-		tr: newTranslator(lang), help: help.New(), candidate: opts.NewBinary, width: 80, height: 24,
+		opts: opts, deps: deps, keys: DefaultKeyMap(), styles: &styles,
+		tr: newTranslator(lang), candidate: opts.NewBinary, width: 80, height: 24,
 		owners: traffic.WorkerOwners{}, narrate: opts.demo, scenario: opts.scenario, gen: new(atomic.Int64),
 		memo: &viewMemo{},
 	}
-	m.help.Styles = m.styles.Help
 	m.input = newPathInput(m.styles, m.tr)
 	m.now = deps.Clock.Now()
 	if initial != nil {

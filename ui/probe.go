@@ -18,7 +18,7 @@ type ProbeSource interface {
 
 // sparkline draws the newest seconds that fit in width: a block per second scaled to the
 // busiest second, and seconds with a failed request picked out (x without colour).
-func sparkline(s Styles, secs []traffic.ProbeSecond, width int) string {
+func sparkline(s *Styles, secs []traffic.ProbeSecond, width int) string {
 	if width <= 0 {
 		return ""
 	}

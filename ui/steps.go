@@ -216,7 +216,7 @@ func drainingSince(in model.Instance) time.Time {
 // renderSteps draws the step list in width x height cells (or fewer rows): when it is longer,
 // the title goes first, then steps done or not possible yet, then the next one; a step that
 // failed or runs, and the rollback line, always show.
-func renderSteps(s Styles, t translator, lines []stepLine, width, height int) string {
+func renderSteps(s *Styles, t translator, lines []stepLine, width, height int) string {
 	g := s.G
 	var rows []string
 	if len(lines)+1 <= height {

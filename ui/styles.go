@@ -3,7 +3,6 @@ package ui
 import (
 	"strings"
 
-	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
@@ -57,7 +56,6 @@ type Styles struct {
 	Danger, Warning        lipgloss.Style
 	ButtonFocus, Button    lipgloss.Style
 	PickerCursor, Selected lipgloss.Style
-	Help                   help.Styles
 
 	// rows holds the table's row styles as ready escape sequences (see paint).
 	rows map[rowKey]paint
@@ -134,15 +132,11 @@ func NewStyles(p Palette, plain bool) Styles {
 	}
 	s.rows[rowKey{special: 1}] = newPaint(s.Draining)
 	s.rows[rowKey{special: 2}] = newPaint(s.Replaced)
-	s.Help = help.Styles{
-		ShortKey: s.KeyOn, ShortDesc: s.DescOn, ShortSeparator: s.Muted, Ellipsis: s.Muted,
-		FullKey: s.KeyOn, FullDesc: s.DescOn, FullSeparator: s.Muted,
-	}
 	return s
 }
 
 // row returns the style of a table row for a process of generation g.
-func (s Styles) row(g model.Generation, master bool) lipgloss.Style {
+func (s *Styles) row(g model.Generation, master bool) lipgloss.Style {
 	switch {
 	case g == model.GenOld && master:
 		return s.MasterOld
@@ -162,6 +156,5 @@ func (s Styles) row(g model.Generation, master bool) lipgloss.Style {
 func (s Styles) forLang(l Lang) Styles {
 	s.G = glyphsFor(l)
 	s.Dialog = s.Dialog.Border(s.G.Border)
-	s.Help.Ellipsis = s.Muted
 	return s
 }

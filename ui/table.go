@@ -172,7 +172,7 @@ func summarize(t translator, g Glyphs, rest []model.Process, n int) string {
 }
 
 // renderTable draws the process table in width x height cells (header row included).
-func renderTable(s Styles, t translator, in model.Instance, now time.Time, width, height int) string {
+func renderTable(s *Styles, t translator, in model.Instance, now time.Time, width, height int) string {
 	showConns := false
 	for _, m := range in.Masters {
 		for _, c := range m.Children {
@@ -211,7 +211,7 @@ func cellText(c column, text, ell string) string {
 
 // writeRow draws one process: the row in its generation's colour, and the state cell picked
 // out when it needs attention (draining, replaced binary).
-func writeRow(b *strings.Builder, s Styles, cols []column, r tableRow) {
+func writeRow(b *strings.Builder, s *Styles, cols []column, r tableRow) {
 	row := s.rows[rowKey{gen: r.p.Generation, master: r.master != nil}]
 	special := 0
 	switch {

@@ -24,7 +24,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
 		m.input.Width = max(msg.Width-cellWidth(m.input.Prompt)-2, 10)
 		return m, nil
 	case scanMsg:
