@@ -27,22 +27,22 @@ func tableRows(t translator, g Glyphs, in model.Instance, now time.Time, limit i
 	if need+orphanRows > limit && len(in.Masters) > 0 {
 		share = max((limit-orphanRows-2*len(in.Masters))/len(in.Masters), 0)
 	}
-	var rows []tableRow
+	rows := make([]tableRow, 0, min(need, limit)+len(in.Masters)+orphanRows)
 	for i := range in.Masters {
 		m := &in.Masters[i]
-		rows = append(rows, tableRow{p: m.Process, master: m, now: now, replaced: exeReplaced(in, i)})
+		rows = append(rows, tableRow{p: &m.Process, master: m, now: now, replaced: exeReplaced(in, i)})
 		kids := m.Children
 		hidden := 0
 		if share >= 0 && len(kids) > share+1 {
 			hidden = len(kids) - share
 			kids = kids[:share]
 		}
-		for j, c := range kids {
+		for j := range kids {
 			branch := g.TreeMid
 			if j == len(kids)-1 && hidden == 0 {
 				branch = g.TreeEnd
 			}
-			rows = append(rows, tableRow{p: c, branch: branch, now: now})
+			rows = append(rows, tableRow{p: &kids[j], branch: branch, now: now})
 		}
 		if hidden > 0 {
 			rows = append(rows, tableRow{summary: summarize(t, g, m.Children[len(kids):], hidden)})
@@ -54,12 +54,12 @@ func tableRows(t translator, g Glyphs, in model.Instance, now time.Time, limit i
 			line += ": " + summarizeAll(t, in.Orphans)
 		}
 		rows = append(rows, tableRow{summary: line, warn: true})
-		for j, o := range in.Orphans[:orphanRows-1] {
+		for j := range in.Orphans[:orphanRows-1] {
 			branch := g.TreeMid
 			if j == len(in.Orphans)-1 {
 				branch = g.TreeEnd
 			}
-			rows = append(rows, tableRow{p: o, branch: branch, now: now})
+			rows = append(rows, tableRow{p: &in.Orphans[j], branch: branch, now: now})
 		}
 	}
 	return rows

@@ -21,7 +21,7 @@ type column struct {
 
 // tableRow is one process with what the table needs to draw it.
 type tableRow struct {
-	p       model.Process
+	p       *model.Process // nil for a summary line
 	master  *model.Master
 	branch  string
 	now     time.Time
