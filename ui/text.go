@@ -49,12 +49,24 @@ func spaces(n int) string {
 // padLine pads a styled line with spaces to width cells, or cuts it, ell marking the cut: the
 // last guard of a line's width; text whose cut matters goes through cutWords first.
 func padLine(s string, width int, ell string) string {
-	w := ansi.StringWidth(s)
+	w := lineWidth(s)
 	if w > width {
 		cut := ansi.Truncate(s, width, ell)
 		return cut + spaces(width-ansi.StringWidth(cut))
 	}
 	return s + spaces(width-w)
+}
+
+// lineWidth is the cells a styled line takes: its length when it is printable ASCII alone (no
+// escape sequence, no wide or combining character), which most lines of a frame are; else what
+// ansi.StringWidth counts.
+func lineWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 // bytesHuman formats a size compactly: 812K, 12.3M, 1.2G.

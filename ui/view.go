@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
@@ -56,17 +57,28 @@ func (m Model) bodyHeight() int {
 // fitBlock makes a block exactly width x height: long lines cut (ell marks the cut), missing
 // lines blank.
 func fitBlock(s string, width, height int, ell string) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > height {
-		lines = lines[:height]
+	var b strings.Builder
+	b.Grow(len(s) + height*(width+1))
+	rest, done := s, false
+	for n := 0; n < height; n++ {
+		if n > 0 {
+			b.WriteByte('\n')
+		}
+		line := ""
+		if !done {
+			var more bool
+			line, rest, more = strings.Cut(rest, "\n")
+			done = !more
+		}
+		w := lineWidth(line)
+		if w > width {
+			line = ansi.Truncate(line, width, ell)
+			w = ansi.StringWidth(line)
+		}
+		b.WriteString(line)
+		b.WriteString(spaces(width - w))
 	}
-	for i, l := range lines {
-		lines[i] = padLine(l, width, ell)
-	}
-	for len(lines) < height {
-		lines = append(lines, spaces(width))
-	}
-	return strings.Join(lines, "\n")
+	return b.String()
 }
 
 // renderNoInstance is the calm screen shown while no nginx master runs; the scan goes on.
