@@ -63,6 +63,9 @@ type Deps struct {
 	Narration func(key string) (Narration, bool)
 	// AuditPath is where the audit log is written, for the summary after an upgrade ends.
 	AuditPath string
+	// Ticks, when set, times the quiet refresh loop at the interval instead of time.Sleep (see
+	// ticks).
+	Ticks <-chan struct{}
 }
 
 // Model is the root model: global keys and modes, then the panels.

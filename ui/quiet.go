@@ -53,11 +53,15 @@ func (m Model) quietRefresh() tea.Cmd {
 	src, in, key, path, seq, ex := m.deps.Source, m.inst, m.selected, m.logPath, m.loop, m.extrasReader()
 	delay, clock, scanAt, gen, scan := m.readDelay(), m.deps.Clock, m.lastScan.Add(scanEvery), m.gen, m.scanCmd()
 	last := reading{in: m.inst, probe: m.probeStats, held: m.heldInfo, drv: m.drv}
-	still, fullAt := m.stillCheck(), m.fullAt
+	still, fullAt, ticks := m.stillCheck(), m.fullAt, m.deps.Ticks
 	return func() tea.Msg {
 		start := time.Now()
 		for {
-			time.Sleep(delay)
+			if ticks != nil {
+				<-ticks
+			} else {
+				time.Sleep(delay)
+			}
 			if gen != nil && gen.Load() != int64(seq) {
 				return nil // a kick started another loop; nil is not rendered
 			}

@@ -69,6 +69,14 @@ func Run(o Options) error {
 		initial = &snap
 	}
 	deps := Deps{Source: newLiveSource(sc, o.Target)}
+	every := o.Interval
+	if every <= 0 {
+		every = defaultInterval
+	}
+	if t, err := startTicks(every); err == nil {
+		deps.Ticks = t.c
+		defer t.stop()
+	}
 	if o.Probe != "" {
 		p, err := traffic.StartProbe(context.Background(), traffic.ProbeOptions{URL: o.Probe, LoopbackOnly: o.demo})
 		if err != nil {
