@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message/catalog"
@@ -85,8 +87,65 @@ func (t translator) T(english string, args ...any) string {
 	if strings.Contains(f, "%w") {
 		f = strings.ReplaceAll(f, "%w", "%v")
 	}
-	return fmt.Sprintf(f, args...)
+	if !t.zh() {
+		return fmt.Sprintf(f, args...)
+	}
+	marked := make([]any, len(args))
+	for i, a := range args {
+		marked[i] = argMarks{a}
+	}
+	return spaceArgs(fmt.Sprintf(f, marked...))
 }
+
+// In Chinese text a Latin word is set off from the Han characters beside it by a space (旧
+// master 排空中). The catalogue's sentences do so around their own Latin words; an argument
+// (a step's name, a role, a path) is marked while the sentence is formatted, and spaceArgs adds
+// the space where its ends meet Han characters.
+const (
+	argOpen  = '\uE000' // private-use runes, never in a message
+	argClose = '\uE001'
+)
+
+// argMarks formats its value as the directive asks, between argOpen and argClose.
+type argMarks struct{ v any }
+
+func (a argMarks) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "%c"+fmt.FormatString(f, verb)+"%c", argOpen, a.v, argClose)
+}
+
+// spaceArgs removes the marks, with a space where an argument's end is a Latin letter and Han
+// is on the other side.
+func spaceArgs(s string) string {
+	if !strings.ContainsRune(s, argOpen) {
+		return s
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	// neighbour is the rune beside the marks at i, walking by step, marks skipped.
+	neighbour := func(i, step int) rune {
+		for i += step; i >= 0 && i < len(rs); i += step {
+			if rs[i] != argOpen && rs[i] != argClose {
+				return rs[i]
+			}
+		}
+		return 0
+	}
+	for i, r := range rs {
+		if r != argOpen && r != argClose {
+			b.WriteRune(r)
+			continue
+		}
+		before, after := neighbour(i, -1), neighbour(i, 1)
+		meet := latin(before) && unicode.Is(unicode.Han, after) || unicode.Is(unicode.Han, before) && latin(after)
+		if meet && !strings.HasSuffix(b.String(), " ") {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+func latin(r rune) bool { return r < utf8.RuneSelf && unicode.IsLetter(r) }
 
 // N marks a message kept in a variable (a table of labels) for the catalogue test; it returns
 // the English text, which is translated where it is drawn.
