@@ -55,7 +55,7 @@ func cutWords(s string, width int, ell string) string {
 		// One word longer than the line (a path): cut inside it rather than show nothing.
 		return ansi.Truncate(s, width, ell)
 	}
-	return strings.TrimRight(s[:best], " ·∙|,;:(") + ell
+	return strings.TrimRight(s[:best], " ·∙|,;:(：，；、（") + ell
 }
 
 // seg is a piece of a line with its style.

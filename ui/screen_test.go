@@ -52,6 +52,8 @@ func TestCutWords(t *testing.T) {
 		{"short", 10, "short"},
 		{"held: worker 1001 (old) 12K read · l again releases it", 30, "held: worker 1001 (old) 12K…"},
 		{"保持中：worker 18989（旧）已读 11K", 20, "保持中：worker⋯"},
+		{"另有 4 个：2 个 worker、缓存管理进程", 12, "另有 4 个⋯"}, // no "：" left before the mark
+		{"排空旧 worker 失败：新 master 2000 退出", 22, "排空旧 worker 失败⋯"},
 		{"/a/very/long/path/without/spaces", 10, "/a/very/l…"},
 	} {
 		ell := "…"
