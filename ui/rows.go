@@ -51,7 +51,7 @@ func tableRows(t translator, g Glyphs, in model.Instance, now time.Time, limit i
 	if orphanRows > 0 {
 		line := t.T("%d processes of a dead master still run (their parent is now pid 1); rollback ends them", len(in.Orphans))
 		if orphanRows == 1 {
-			line += ": " + summarizeAll(t, in.Orphans)
+			line += ": " + rolesOf(t, in.Orphans)
 		}
 		rows = append(rows, tableRow{summary: line, warn: true})
 		for j := range in.Orphans[:orphanRows-1] {
@@ -63,23 +63,4 @@ func tableRows(t translator, g Glyphs, in model.Instance, now time.Time, limit i
 		}
 	}
 	return rows
-}
-
-// summarizeAll names processes by role: "2 workers, cache-manager".
-func summarizeAll(t translator, ps []model.Process) string {
-	var workers int
-	var others []string
-	for _, p := range ps {
-		if p.Role == model.RoleWorker {
-			workers++
-		} else {
-			others = append(others, t.T(p.Role.String()))
-		}
-	}
-	if workers == 1 {
-		others = append([]string{t.T("1 worker")}, others...)
-	} else if workers > 1 {
-		others = append([]string{t.T("%d workers", workers)}, others...)
-	}
-	return t.list(others)
 }

@@ -144,9 +144,14 @@ func orDash(s string) string {
 
 // summarize names what a summary line stands for: "└ … 3 more: 1 worker, cache-manager, ...".
 func summarize(t translator, g Glyphs, rest []model.Process, n int) string {
+	return g.TreeEnd + g.Ellipsis + " " + t.T("%d more: %s", n, rolesOf(t, rest))
+}
+
+// rolesOf names processes by role, workers first: "2 workers (1 draining), cache-manager".
+func rolesOf(t translator, ps []model.Process) string {
 	var workers, draining int
 	var others []string
-	for _, p := range rest {
+	for _, p := range ps {
 		switch {
 		case p.Role != model.RoleWorker:
 			others = append(others, t.T(p.Role.String()))
@@ -168,7 +173,7 @@ func summarize(t translator, g Glyphs, rest []model.Process, n int) string {
 		}
 		parts = append([]string{w}, others...)
 	}
-	return g.TreeEnd + g.Ellipsis + " " + t.T("%d more: %s", n, t.list(parts))
+	return t.list(parts)
 }
 
 // renderTable draws the process table in width x height cells (header row included).
