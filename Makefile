@@ -41,6 +41,9 @@ test: deps lint build
 	@echo "== go test -race (real nginx)"
 	@set -o pipefail; $(GO) test -race -count=1 -timeout 20m -v ./... 2>&1 | tee bin/test.log \
 	  | grep -E '^(ok|FAIL|PASS|panic|\?|--- FAIL)|^\s+\S+_test\.go:[0-9]+:' ; status=$$?; \
+	  echo "== benchmarks, each run once: one that cannot run any more fails here (its --- FAIL counts)"; \
+	  $(GO) test -count=1 -timeout 10m -run '^$$' -bench . -benchtime 1x ./... 2>&1 | tee -a bin/test.log \
+	  | grep -E '^(ok|FAIL|panic|--- FAIL)|^\s+\S+_test\.go:[0-9]+:' || status=1; \
 	  echo "== summary: $$(grep -c -- '--- PASS' bin/test.log) passed, $$(grep -c -- '--- FAIL' bin/test.log) failed, $$(grep -c -- '--- SKIP' bin/test.log) skipped (tests and subtests)"; \
 	  exit $$status
 

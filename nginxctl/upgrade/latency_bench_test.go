@@ -73,11 +73,13 @@ func BenchmarkStepLatency(b *testing.B) {
 			}
 			r := upgrade.NewRunner(inspect.NewScanner(), log)
 			r.NoEvents = mode.noEvents
-			cand := upgradetest.Copy(b)
 			var ready, drained, gone time.Duration
 			ctx := context.Background()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				// A build of its own each time: the one committed last runs, and an upgrade to
+				// the same build is refused.
+				cand := upgradetest.Copy(b)
 				in := sandboxtest.Instance(b, sb)
 				if in, _, err = r.Install(ctx, in, cand); err != nil {
 					b.Fatal(err)
