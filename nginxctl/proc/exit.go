@@ -39,13 +39,19 @@ func leaderGone(pid int) bool {
 		return true // ESRCH: gone since; anything else: no better word than /proc's
 	}
 	defer unix.Close(fd)
+	gone, err := pidfdReadable(fd)
+	return err != nil || gone
+}
+
+// pidfdReadable polls a pidfd without waiting: readable once its whole process has exited.
+func pidfdReadable(fd int) (bool, error) {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
 		n, err := unix.Poll(fds, 0)
 		if err == unix.EINTR {
 			continue
 		}
-		return err != nil || n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
+		return err == nil && n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0, err
 	}
 }
 
@@ -88,17 +94,11 @@ func (h *Handle) PID() int { return h.pid }
 // Exited tells whether the process has exited: its pidfd polls readable (it is a zombie or
 // reaped). Should polling fail, /proc decides.
 func (h *Handle) Exited() bool {
-	fds := []unix.PollFd{{Fd: int32(h.fd), Events: unix.POLLIN}}
-	for {
-		n, err := unix.Poll(fds, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return Exited(h.pid, h.start)
-		}
-		return n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
+	gone, err := pidfdReadable(h.fd)
+	if err != nil {
+		return Exited(h.pid, h.start)
 	}
+	return gone
 }
 
 // Close releases the pidfd.
