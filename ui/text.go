@@ -49,12 +49,21 @@ func spaces(n int) string {
 // padLine pads a styled line with spaces to width cells, or cuts it, ell marking the cut: the
 // last guard of a line's width; text whose cut matters goes through cutWords first.
 func padLine(s string, width int, ell string) string {
+	var b strings.Builder
+	b.Grow(len(s) + width)
+	writePadded(&b, s, width, ell)
+	return b.String()
+}
+
+// writePadded writes padLine's line to b.
+func writePadded(b *strings.Builder, s string, width int, ell string) {
 	w := lineWidth(s)
 	if w > width {
-		cut := ansi.Truncate(s, width, ell)
-		return cut + spaces(width-ansi.StringWidth(cut))
+		s = ansi.Truncate(s, width, ell)
+		w = ansi.StringWidth(s)
 	}
-	return s + spaces(width-w)
+	b.WriteString(s)
+	b.WriteString(spaces(width - w))
 }
 
 // lineWidth is the cells a styled line takes: its length when it is printable ASCII alone (no

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/hotdeploy/hotdeploy/model"
 	"github.com/hotdeploy/hotdeploy/nginxctl/inspect"
@@ -70,13 +69,7 @@ func fitBlock(s string, width, height int, ell string) string {
 			line, rest, more = strings.Cut(rest, "\n")
 			done = !more
 		}
-		w := lineWidth(line)
-		if w > width {
-			line = ansi.Truncate(line, width, ell)
-			w = ansi.StringWidth(line)
-		}
-		b.WriteString(line)
-		b.WriteString(spaces(width - w))
+		writePadded(&b, line, width, ell)
 	}
 	return b.String()
 }
