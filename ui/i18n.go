@@ -65,16 +65,31 @@ type capture struct{ text string }
 func (c *capture) Render(s string)     { c.text += s }
 func (c *capture) Arg(int) interface{} { return nil }
 
+// formats keeps each format the catalogue gave, by language and English format: a frame asks
+// for a few dozen every second, and a catalogue lookup was a sixth of a Chinese frame's cost.
+var formats sync.Map // formatKey → string
+
+type formatKey struct {
+	tag     language.Tag
+	english string
+}
+
 // format returns the translated format for an English one, or the English one.
 func (t translator) format(english string) string {
 	if t.lang == LangEnglish || t.cat == nil {
 		return english
 	}
-	c := &capture{}
-	if err := t.cat.Context(t.tag, c).Execute(english); err != nil || c.text == "" {
-		return english
+	key := formatKey{t.tag, english}
+	if f, ok := formats.Load(key); ok {
+		return f.(string)
 	}
-	return c.text
+	f := english
+	c := &capture{}
+	if err := t.cat.Context(t.tag, c).Execute(english); err == nil && c.text != "" {
+		f = c.text
+	}
+	formats.Store(key, f)
+	return f
 }
 
 // T renders a message: the translation of the English format, formatted with args. A %w (a
